@@ -1,0 +1,202 @@
+#include "app/cli.h"
+
+#include <unistd.h>
+
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "app/config.h"
+#include "app/logging.h"
+#include "app/seed.h"
+#include "app/server_app.h"
+#include "auth/password.h"
+#include "core/error.h"
+#include "services/account_service.h"
+
+namespace barbossa {
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+std::string read_password_stdin() {
+  std::string line;
+  std::getline(std::cin, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+  return line;
+}
+
+struct CommonOptions {
+  std::string config_file;
+  std::string data_dir;
+  std::string host;
+  std::string port;
+  std::string log_level;
+  std::string log_format;
+  std::vector<std::string> sets;
+};
+
+Config build_config(const CommonOptions& o, char** env) {
+  std::map<std::string, std::string> flags;
+  for (const auto& kv : o.sets) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) throw ConfigError("--set expects KEY=VALUE, got '" + kv + "'");
+    flags[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (!o.data_dir.empty()) flags["DATA_DIR"] = o.data_dir;
+  if (!o.host.empty()) flags["HOST"] = o.host;
+  if (!o.port.empty()) flags["PORT"] = o.port;
+  if (!o.log_level.empty()) flags["LOG_LEVEL"] = o.log_level;
+  if (!o.log_format.empty()) flags["LOG_FORMAT"] = o.log_format;
+  return Config::load(o.config_file, flags, env);
+}
+
+AccountService make_accounts(Store& store, const Config& config) {
+  return AccountService(store, load_or_create_jwt_secret(config), AccountOptions{});
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv, char** env) {
+  CLI::App app{"Barbossa: a self-hosted music library server for a household"};
+  app.fallthrough();
+  app.require_subcommand(1);
+  CommonOptions common;
+  app.add_option("--config", common.config_file, "TOML configuration file")->check(CLI::ExistingFile);
+  app.add_option("--data-dir", common.data_dir, "Data directory (DATA_DIR)");
+  app.add_option("--set", common.sets, "Override any key: --set KEY=VALUE (repeatable)");
+  app.add_option("--log-level", common.log_level, "trace, debug, info, warn, error");
+  app.add_option("--log-format", common.log_format, "text or json");
+
+  auto* serve = app.add_subcommand("serve", "Run the server: HTTP API, WebSocket hub and web page");
+  serve->add_option("--host", common.host, "Listen address (HOST)");
+  serve->add_option("--port", common.port, "Listen port, 0 picks a free one (PORT)");
+
+  auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations");
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  auto* user = app.add_subcommand("user", "Manage accounts");
+  user->require_subcommand(1);
+  std::string name;
+  bool admin = false;
+  bool password_stdin = false;
+  auto* user_add = user->add_subcommand("add", "Create a user");
+  user_add->add_option("NAME", name, "Username")->required();
+  user_add->add_flag("--admin", admin, "Give the admin role");
+  user_add->add_flag("--password-stdin", password_stdin, "Read the password from stdin");
+  auto* user_list = user->add_subcommand("list", "List users");
+  auto* user_passwd = user->add_subcommand("passwd", "Set a user's password");
+  user_passwd->add_option("NAME", name, "Username")->required();
+  user_passwd->add_flag("--password-stdin", password_stdin, "Read the password from stdin");
+  auto* user_remove = user->add_subcommand("remove", "Delete a user");
+  user_remove->add_option("NAME", name, "Username")->required();
+
+  // Test and bench tooling: records without files, until the importer exists.
+  auto* dev = app.add_subcommand("dev", "Developer tools: seed the library for tests and benchmarks");
+  dev->require_subcommand(1);
+  SeedOptions seed;
+  auto* dev_seed = dev->add_subcommand("seed", "Create users and albums in bulk");
+  dev_seed->add_option("--albums", seed.albums, "Albums to create");
+  dev_seed->add_option("--tracks", seed.tracks_per_album, "Tracks per album");
+  dev_seed->add_option("--users", seed.users, "Users to create");
+  dev_seed->add_option("--user-fmt", seed.user_format, "printf format for user names");
+  dev_seed->add_option("--user-start", seed.user_start, "First user number");
+  dev_seed->add_option("--password", seed.password, "Password of the created users");
+  std::string album_artist, album_title;
+  int album_year = 0, album_tracks = 3;
+  auto* dev_album = dev->add_subcommand("add-album", "Create one album; prints its id");
+  dev_album->add_option("--artist", album_artist, "Album artist")->required();
+  dev_album->add_option("--title", album_title, "Album title")->required();
+  dev_album->add_option("--year", album_year, "Year");
+  dev_album->add_option("--tracks", album_tracks, "Track count");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  if (version->parsed()) {
+    std::cout << "barbossa " << kVersion << std::endl;
+    return 0;
+  }
+
+  Config config = Config::defaults_only();
+  try {
+    config = build_config(common, env);
+    setup_logging(config.get("LOG_LEVEL"), config.get("LOG_FORMAT"));
+  } catch (const std::exception& e) {
+    std::cerr << "barbossa: configuration error: " << e.what() << std::endl;
+    return 2;
+  }
+
+  try {
+    if (serve->parsed()) return run_server(config);
+    auto store = open_migrated_store(config);
+    if (migrate->parsed()) {
+      std::cout << "database at schema version " << store->schema_version() << std::endl;
+      return 0;
+    }
+    if (dev_seed->parsed()) {
+      int64_t first = seed_library(*store, seed);
+      std::cout << "{\"first_album_id\": " << first << ", \"albums\": " << seed.albums
+                << ", \"users\": " << seed.users << "}" << std::endl;
+      return 0;
+    }
+    if (dev_album->parsed()) {
+      std::cout << add_album(*store, album_artist, album_title, album_year, album_tracks) << std::endl;
+      return 0;
+    }
+    auto accounts = make_accounts(*store, config);
+    auto password_for = [&](const std::string& who) {
+      if (password_stdin) return read_password_stdin();
+      if (isatty(STDIN_FILENO)) {
+        std::cerr << "Password for " << who << ": " << std::flush;
+        return read_password_stdin();
+      }
+      return std::string();
+    };
+    if (user_add->parsed()) {
+      std::string pw = password_for(name);
+      bool generated = pw.empty();
+      if (generated) pw = random_token(12);
+      auto u = accounts.create_user(name, pw, admin);
+      std::cout << "created user '" << u.username << "' (id " << u.id << (u.is_admin ? ", admin" : "") << ")";
+      if (generated) std::cout << " with password: " << pw;
+      std::cout << std::endl;
+      return 0;
+    }
+    if (user_list->parsed()) {
+      for (auto& u : accounts.list_users()) {
+        std::cout << u.id << "\t" << u.username << "\t" << (u.is_admin ? "admin" : "user") << "\t" << u.created_at
+                  << "\n";
+      }
+      return 0;
+    }
+    if (user_passwd->parsed()) {
+      std::string pw = password_for(name);
+      if (pw.empty()) throw ApiError::bad_request("no password given (use --password-stdin)");
+      accounts.set_password(name, pw);
+      std::cout << "password changed for '" << name << "'" << std::endl;
+      return 0;
+    }
+    if (user_remove->parsed()) {
+      accounts.remove_user_by_name(name);
+      std::cout << "removed user '" << name << "'" << std::endl;
+      return 0;
+    }
+  } catch (const ConfigError& e) {
+    std::cerr << "barbossa: configuration error: " << e.what() << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "barbossa: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace barbossa

@@ -1,0 +1,186 @@
+#include "app/config.h"
+
+#include <cctype>
+#include <charconv>
+#include <cstring>
+
+#include <toml++/toml.h>
+
+namespace barbossa {
+
+const std::map<std::string, std::string>& Config::default_values() {
+  // Empty means "unset" or, for the directories, "derived from DATA_DIR".
+  static const std::map<std::string, std::string> kDefaults = {
+      {"DATA_DIR", "./data"},
+      {"HOST", "127.0.0.1"},
+      {"PORT", "8080"},
+      {"DATABASE_URL", ""},
+      {"REDIS_URL", ""},
+      {"LIBRARY_DIR", ""},
+      {"USERS_DIR", ""},
+      {"IMPORT_DIR", ""},
+      {"DOWNLOADS_DIR", ""},
+      {"TRASH_DIR", ""},
+      {"TRASH_DAYS", "30"},
+      {"JWT_SECRET", ""},
+      {"TOKEN_HOURS", "24"},
+      {"HEARTBEAT_SECONDS", "30"},
+      {"WATCH_SETTLE_SECONDS", "10"},
+      {"IMPORT_THRESHOLD", "0.95"},
+      {"WORKERS", "4"},
+      {"JOB_LEASE_SECONDS", "60"},
+      {"MUSICBRAINZ_URL", "https://musicbrainz.org"},
+      {"PLEX_URL", ""},
+      {"PLEX_TOKEN", ""},
+      {"PLEX_SECTION", ""},
+      {"PLEX_LIBRARY_PATH", ""},
+      {"JELLYFIN_URL", ""},
+      {"JELLYFIN_TOKEN", ""},
+      {"JELLYFIN_LIBRARY_PATH", ""},
+      {"NAVIDROME_URL", ""},
+      {"NAVIDROME_USER", ""},
+      {"NAVIDROME_PASSWORD", ""},
+      {"EVENT_BUFFER", "10000"},
+      {"MEDIA_SCAN_DELAY_SECONDS", "10"},
+      {"WATCH_DIRS", ""},
+      {"LOG_LEVEL", "info"},
+      {"LOG_FORMAT", "text"},
+      {"ADMIN_USER", ""},
+      {"ADMIN_PASSWORD", ""},
+      {"WEB_DIR", "./web"},
+      {"IO_THREADS", "2"},
+      {"HANDLER_THREADS", "4"},
+      {"MAX_BODY_BYTES", "1048576"},
+      {"WS_DEFLATE", "false"},
+      {"WS_SEND_QUEUE", "4096"},
+      {"WS_SEND_QUEUE_BYTES", "8388608"},
+      {"WS_STALL_SECONDS", "10"},
+      {"LOGIN_MAX_FAILURES", "10"},
+      {"LOGIN_WINDOW_SECONDS", "300"},
+      {"SHUTDOWN_GRACE_MS", "3000"},
+  };
+  return kDefaults;
+}
+
+bool Config::is_secret(const std::string& key) {
+  return key.find("TOKEN") != std::string::npos || key.find("PASSWORD") != std::string::npos ||
+         key.find("SECRET") != std::string::npos;
+}
+
+void Config::set(const std::string& raw_key, const std::string& value, const std::string& origin) {
+  std::string key;
+  for (char c : raw_key) key.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  if (!default_values().count(key)) throw ConfigError("unknown configuration key '" + raw_key + "' in " + origin);
+  values_[key] = value;
+}
+
+Config Config::defaults_only() {
+  Config c;
+  c.values_ = default_values();
+  c.derive();
+  return c;
+}
+
+Config Config::load(const std::string& config_file, const std::map<std::string, std::string>& flags,
+                    char** env) {
+  Config c;
+  c.values_ = default_values();
+  if (!config_file.empty()) {
+    toml::table table;
+    try {
+      table = toml::parse_file(config_file);
+    } catch (const toml::parse_error& e) {
+      throw ConfigError("cannot read config file " + config_file + ": " + std::string(e.description()));
+    }
+    for (auto& [k, node] : table) {
+      std::string key(k.str());
+      std::string value;
+      if (auto s = node.value<std::string>()) {
+        value = *s;
+      } else if (auto i = node.value_exact<int64_t>()) {
+        value = std::to_string(*i);
+      } else if (auto d = node.value_exact<double>()) {
+        value = std::to_string(*d);
+      } else if (auto b = node.value_exact<bool>()) {
+        value = *b ? "true" : "false";
+      } else {
+        throw ConfigError("config key '" + key + "' in " + config_file + " must be a string, number or boolean");
+      }
+      c.set(key, value, config_file);
+    }
+  }
+  if (env) {
+    for (char** e = env; *e; ++e) {
+      std::string_view entry(*e);
+      if (entry.rfind("BARBOSSA_", 0) != 0) continue;
+      size_t eq = entry.find('=');
+      if (eq == std::string_view::npos) continue;
+      std::string key(entry.substr(9, eq - 9));
+      // Other tools share the prefix (test harness variables); only known keys count.
+      if (!default_values().count(key)) continue;
+      c.values_[key] = std::string(entry.substr(eq + 1));
+    }
+  }
+  for (auto& [k, v] : flags) c.set(k, v, "command-line flags");
+  c.derive();
+  return c;
+}
+
+void Config::derive() {
+  const std::string data = values_["DATA_DIR"].empty() ? "./data" : values_["DATA_DIR"];
+  values_["DATA_DIR"] = data;
+  auto dflt = [&](const char* key, const std::string& v) {
+    if (values_[key].empty()) values_[key] = v;
+  };
+  dflt("DATABASE_URL", "sqlite://" + data + "/barbossa.db");
+  dflt("LIBRARY_DIR", data + "/library");
+  dflt("USERS_DIR", data + "/users");
+  dflt("IMPORT_DIR", data + "/import");
+  dflt("DOWNLOADS_DIR", data + "/downloads");
+  dflt("TRASH_DIR", data + "/trash");
+}
+
+const std::string& Config::get(const std::string& key) const {
+  auto it = values_.find(key);
+  if (it == values_.end()) throw ConfigError("internal: unknown configuration key " + key);
+  return it->second;
+}
+
+long long Config::get_int(const std::string& key, long long min, long long max) const {
+  const std::string& s = get(key);
+  long long v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size()) {
+    throw ConfigError(key + " must be an integer, got '" + s + "'");
+  }
+  if (v < min || v > max) {
+    throw ConfigError(key + " must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                      ", got " + s);
+  }
+  return v;
+}
+
+double Config::get_double(const std::string& key, double min, double max) const {
+  const std::string& s = get(key);
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size()) throw ConfigError(key + " must be a number, got '" + s + "'");
+  if (v < min || v > max) throw ConfigError(key + " is out of range: " + s);
+  return v;
+}
+
+bool Config::get_bool(const std::string& key) const {
+  std::string s = get(key);
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off" || s.empty()) return false;
+  throw ConfigError(key + " must be true or false, got '" + get(key) + "'");
+}
+
+std::vector<std::pair<std::string, std::string>> Config::describe() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& [k, v] : values_) out.emplace_back(k, is_secret(k) && !v.empty() ? "***" : v);
+  return out;
+}
+
+}  // namespace barbossa

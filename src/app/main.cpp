@@ -1,0 +1,3 @@
+#include "app/cli.h"
+
+int main(int argc, char** argv, char** envp) { return barbossa::run_cli(argc, argv, envp); }

@@ -1,0 +1,158 @@
+#include "app/server_app.h"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "auth/password.h"
+#include "bus/event_bus.h"
+#include "http/api.h"
+#include "http/server.h"
+#include "http/static_files.h"
+#include "hub/hub.h"
+#include "services/account_service.h"
+#include "services/activity_service.h"
+#include "services/library_service.h"
+
+namespace barbossa {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kSeqKey = "event_seq_high_water";
+
+// Thousands of WebSockets need thousands of descriptors.
+void raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+void make_dirs(const Config& config) {
+  for (const char* key : {"DATA_DIR", "LIBRARY_DIR", "USERS_DIR", "DOWNLOADS_DIR", "TRASH_DIR"}) {
+    fs::create_directories(config.get(key));
+  }
+  for (const char* sub : {"pending", "review", "rejected"}) {
+    fs::create_directories(fs::path(config.get("IMPORT_DIR")) / sub);
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_migrated_store(const Config& config) {
+  fs::create_directories(config.get("DATA_DIR"));
+  auto store = open_store(config.get("DATABASE_URL"));
+  int applied = store->migrate();
+  if (applied > 0) spdlog::info("applied {} database migration(s)", applied);
+  return store;
+}
+
+std::string load_or_create_jwt_secret(const Config& config) {
+  if (!config.get("JWT_SECRET").empty()) return config.get("JWT_SECRET");
+  fs::path file = fs::path(config.get("DATA_DIR")) / "jwt_secret";
+  std::error_code ec;
+  if (fs::exists(file, ec)) {
+    std::ifstream in(file);
+    std::string secret;
+    std::getline(in, secret);
+    if (secret.size() >= 32) return secret;
+    throw std::runtime_error("the token key in " + file.string() + " is too short; delete it to make a new one");
+  }
+  std::string secret = random_token(48);
+  fs::path tmp = file;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << secret << "\n";
+    if (!out) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  ::chmod(tmp.c_str(), 0600);
+  fs::rename(tmp, file);
+  return secret;
+}
+
+int run_server(const Config& config) {
+  raise_fd_limit();
+  make_dirs(config);
+  auto store = open_migrated_store(config);
+
+  AccountOptions account_options;
+  account_options.token_hours = static_cast<int>(config.get_int("TOKEN_HOURS", 1, 24 * 365));
+  account_options.login_max_failures = static_cast<int>(config.get_int("LOGIN_MAX_FAILURES", 1, 1000000));
+  account_options.login_window_seconds = static_cast<int>(config.get_int("LOGIN_WINDOW_SECONDS", 1, 86400));
+  AccountService accounts(*store, load_or_create_jwt_secret(config), account_options);
+
+  if (auto generated = accounts.bootstrap_admin(config.get("ADMIN_USER"), config.get("ADMIN_PASSWORD"))) {
+    std::string name = config.get("ADMIN_USER").empty() ? "admin" : config.get("ADMIN_USER");
+    // Printed once, on the first start only; it is never stored in clear.
+    std::cout << "barbossa: first start: created admin user '" << name << "' with password: " << *generated
+              << std::endl;
+  }
+
+  SeqPersistence seq;
+  seq.load = [&store] {
+    auto v = store->read([](StoreSession& s) { return s.meta().get(kSeqKey); });
+    return v ? std::stoull(*v) : 0ULL;
+  };
+  seq.store = [&store](uint64_t high) {
+    store->write([high](StoreSession& s) { s.meta().put(kSeqKey, std::to_string(high)); });
+  };
+  auto bus = make_memory_event_bus(static_cast<size_t>(config.get_int("EVENT_BUFFER", 1, 10000000)), seq);
+  Hub hub(*bus);
+  ActivityService activity(*store, *bus);
+  LibraryService library(*store, activity, *bus);
+
+  Router router;
+  ApiContext api{accounts, library, activity, *bus, nullptr, 200};
+  api.component_health = [&store, &hub, &bus] {
+    nlohmann::json c = nlohmann::json::object();
+    bool db_ok = store->ping();
+    c["database"] = {{"status", db_ok ? "ok" : "down"},
+                     {"detail", "schema version " + std::to_string(store->schema_version())}};
+    c["websocket"] = {{"status", "ok"},
+                      {"detail", std::to_string(hub.connection_count()) + " connections, last seq " +
+                                     std::to_string(bus->last_seq())}};
+    return c;
+  };
+  auto api_handle = register_api_routes(router, api);
+  router.set_fallback(make_static_handler(config.get("WEB_DIR")));
+
+  ServerOptions options;
+  options.host = config.get("HOST");
+  options.port = static_cast<uint16_t>(config.get_int("PORT", 0, 65535));
+  options.io_threads = static_cast<int>(config.get_int("IO_THREADS", 1, 64));
+  options.handler_threads = static_cast<int>(config.get_int("HANDLER_THREADS", 1, 256));
+  options.max_body_bytes = static_cast<size_t>(config.get_int("MAX_BODY_BYTES", 1024, 1LL << 30));
+  options.heartbeat_seconds = static_cast<int>(config.get_int("HEARTBEAT_SECONDS", 1, 3600));
+  options.ws_deflate = config.get_bool("WS_DEFLATE");
+  options.ws_queue_messages = static_cast<size_t>(config.get_int("WS_SEND_QUEUE", 16, 1000000));
+  options.ws_queue_bytes = static_cast<size_t>(config.get_int("WS_SEND_QUEUE_BYTES", 65536, 1LL << 32));
+  options.ws_stall_seconds = static_cast<int>(config.get_int("WS_STALL_SECONDS", 1, 3600));
+  options.shutdown_grace_ms = static_cast<int>(config.get_int("SHUTDOWN_GRACE_MS", 0, 60000));
+
+  WsAuthenticator ws_auth = [&accounts](const std::string& token) -> std::optional<WsIdentity> {
+    auto user = accounts.try_authenticate(token);
+    if (!user) return std::nullopt;
+    return WsIdentity{user->id, user->username, user->is_admin};
+  };
+  HttpServer server(options, router, hub, ws_auth);
+  uint16_t port = server.listen();
+  std::string url = "http://" + options.host + ":" + std::to_string(port);
+  spdlog::info("listening on {}", url);
+  std::cout << "barbossa: listening on " << url << std::endl;
+  server.run();
+  hub.stop();
+  return 0;
+}
+
+}  // namespace barbossa

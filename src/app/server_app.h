@@ -1,0 +1,24 @@
+// The composition root: builds the store, bus, hub, services and HTTP server
+// from the configuration and wires them together. Nothing else constructs
+// backends, so swapping an embedded backend for a scale-out one happens here.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "app/config.h"
+#include "store/store.h"
+
+namespace barbossa {
+
+// `barbossa serve`: runs until SIGINT/SIGTERM. Returns the exit code.
+int run_server(const Config& config);
+
+// Opens the store from DATABASE_URL, creating DATA_DIR, and migrates it.
+std::unique_ptr<Store> open_migrated_store(const Config& config);
+
+// The per-install token key: JWT_SECRET, or generated once into the data dir.
+std::string load_or_create_jwt_secret(const Config& config);
+
+}  // namespace barbossa

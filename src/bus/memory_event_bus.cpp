@@ -1,0 +1,91 @@
+#include <deque>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+#include "bus/event_bus.h"
+#include "core/time.h"
+
+namespace barbossa {
+namespace {
+
+// Sequence numbers are reserved from storage in blocks, so a publish writes
+// to disk once per block instead of once per event, and a restart resumes
+// above anything that could have been handed out.
+constexpr uint64_t kSeqBlock = 1000;
+
+class MemoryEventBus final : public EventBus {
+ public:
+  MemoryEventBus(size_t buffer_size, SeqPersistence persistence)
+      : buffer_size_(buffer_size == 0 ? 1 : buffer_size), persistence_(std::move(persistence)) {
+    seq_ = persistence_.load ? persistence_.load() : 0;
+    reserved_ = seq_;
+  }
+
+  uint64_t publish(const EventDraft& draft) override {
+    auto event = std::make_shared<Event>();
+    event->type = draft.type;
+    event->channel = draft.channel;
+    event->audience = draft.audience;
+    event->coalesce_key = draft.coalesce_key;
+
+    std::lock_guard lock(mu_);
+    event->seq = ++seq_;
+    if (seq_ > reserved_) {
+      reserved_ = seq_ + kSeqBlock;
+      if (persistence_.store) persistence_.store(reserved_);
+    }
+    event->timestamp_ms = unix_now_ms();
+    nlohmann::json message = draft.payload ? *draft.payload : nlohmann::json::object();
+    message["type"] = draft.type;
+    message["seq"] = event->seq;
+    message["timestamp"] = iso8601_utc(event->timestamp_ms);
+    event->json = std::make_shared<const std::string>(message.dump());
+
+    EventPtr shared = std::move(event);
+    ring_.push_back(shared);
+    if (ring_.size() > buffer_size_) ring_.pop_front();
+    // Under the lock so every subscriber sees events in seq order; they only enqueue.
+    for (auto& subscriber : subscribers_) subscriber(shared);
+    return shared->seq;
+  }
+
+  uint64_t last_seq() const override {
+    std::lock_guard lock(mu_);
+    return seq_;
+  }
+
+  void subscribe(Subscriber subscriber) override {
+    std::lock_guard lock(mu_);
+    subscribers_.push_back(std::move(subscriber));
+  }
+
+  std::optional<std::vector<EventPtr>> replay(uint64_t after_seq) const override {
+    std::lock_guard lock(mu_);
+    std::vector<EventPtr> out;
+    if (after_seq > seq_) return std::nullopt;  // not a seq this install handed out
+    if (after_seq == seq_) return out;
+    uint64_t oldest = ring_.empty() ? seq_ + 1 : ring_.front()->seq;
+    if (after_seq + 1 < oldest) return std::nullopt;
+    size_t start = static_cast<size_t>(after_seq + 1 - oldest);
+    out.assign(ring_.begin() + static_cast<std::ptrdiff_t>(start), ring_.end());
+    return out;
+  }
+
+ private:
+  const size_t buffer_size_;
+  SeqPersistence persistence_;
+  mutable std::mutex mu_;
+  uint64_t seq_ = 0;
+  uint64_t reserved_ = 0;
+  std::deque<EventPtr> ring_;
+  std::vector<Subscriber> subscribers_;
+};
+
+}  // namespace
+
+std::unique_ptr<EventBus> make_memory_event_bus(size_t buffer_size, SeqPersistence persistence) {
+  return std::make_unique<MemoryEventBus>(buffer_size, std::move(persistence));
+}
+
+}  // namespace barbossa

@@ -1,0 +1,3 @@
+#include "core/error.h"
+// Header-only today; the translation unit keeps the library non-empty and is
+// where shared error helpers will live.

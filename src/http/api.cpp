@@ -1,0 +1,281 @@
+#include "http/api.h"
+
+#include "core/error.h"
+
+namespace barbossa {
+namespace {
+
+using nlohmann::json;
+
+HttpResponse ok(const json& body, int status = 200) { return HttpResponse::json(status, body.dump()); }
+
+HttpResponse no_content() {
+  HttpResponse r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+json parse_body(const HttpRequest& req) {
+  if (req.body.empty()) throw ApiError::bad_request("Request body must be a JSON object");
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) throw ApiError::bad_request("Request body is not valid JSON");
+  if (!body.is_object()) throw ApiError::bad_request("Request body must be a JSON object");
+  return body;
+}
+
+std::optional<std::string> opt_string(const json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) throw ApiError::bad_request(std::string("Field '") + key + "' must be a string");
+  return it->get<std::string>();
+}
+
+std::string req_string(const json& body, const char* key) {
+  auto v = opt_string(body, key);
+  if (!v) throw ApiError::bad_request(std::string("Field '") + key + "' is required");
+  return *v;
+}
+
+std::optional<bool> opt_bool(const json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) throw ApiError::bad_request(std::string("Field '") + key + "' must be a boolean");
+  return it->get<bool>();
+}
+
+std::string bearer_token(const HttpRequest& req) {
+  const std::string& h = req.authorization;
+  if (h.size() > 7 && (h.rfind("Bearer ", 0) == 0 || h.rfind("bearer ", 0) == 0)) return h.substr(7);
+  throw ApiError::unauthorized("Missing bearer token");
+}
+
+json user_json(const User& u) {
+  json j = json::object();
+  j["id"] = u.id;
+  j["username"] = u.username;
+  j["is_admin"] = u.is_admin;
+  j["created_at"] = u.created_at;
+  return j;
+}
+
+json auth_user_json(const AuthUser& u) {
+  json j = json::object();
+  j["id"] = u.id;
+  j["username"] = u.username;
+  j["is_admin"] = u.is_admin;
+  return j;
+}
+
+class Api {
+ public:
+  explicit Api(ApiContext& c) : c_(c) {}
+
+  AuthUser user(const HttpRequest& req) const { return c_.accounts.authenticate(bearer_token(req)); }
+
+  AuthUser admin(const HttpRequest& req) const {
+    AuthUser u = user(req);
+    if (!u.is_admin) throw ApiError::forbidden("Admin role required");
+    return u;
+  }
+
+  Page page(const HttpRequest& req) const {
+    Page p;
+    p.limit = req.query_int("limit", 50, 1, c_.max_page);
+    p.offset = req.query_int("offset", 0, 0, INT64_MAX / 2);
+    return p;
+  }
+
+  void register_routes(Router& r) {
+    r.add("GET", "/health", [](const HttpRequest&) { return ok(json{{"status", "ok"}}); });
+
+    r.add("POST", "/api/auth/login", [this](const HttpRequest& req) {
+      json body = parse_body(req);
+      std::string username = req_string(body, "username");
+      std::string password = req_string(body, "password");
+      if (username.size() > 256 || password.size() > 1024) {
+        throw ApiError::unauthorized("Invalid username or password");
+      }
+      LoginResult result = c_.accounts.login(username, password, req.client_address);
+      json out = json::object();
+      out["access_token"] = result.access_token;
+      out["token_type"] = "bearer";
+      out["expires_in"] = result.expires_in;
+      out["user"] = auth_user_json(result.user);
+      return ok(out);
+    });
+    r.add("GET", "/api/auth/me", [this](const HttpRequest& req) { return ok(auth_user_json(user(req))); });
+
+    register_admin_users(r);
+    register_library(r);
+    register_hearts(r);
+
+    r.add("GET", "/api/activity", [this](const HttpRequest& req) {
+      user(req);
+      int64_t limit = req.query_int("limit", 50, 1, c_.max_page);
+      int64_t before = req.query_int("before_id", 0, 0, INT64_MAX);
+      json items = json::array();
+      for (auto& a : c_.activity.list(limit, before)) items.push_back(activity_json(a));
+      json out = json::object();
+      out["total"] = items.size();
+      out["items"] = std::move(items);
+      return ok(out);
+    });
+
+    r.add("GET", "/api/admin/health", [this](const HttpRequest& req) {
+      admin(req);
+      json components = c_.component_health ? c_.component_health() : json::object();
+      bool all_ok = true;
+      for (auto& [name, comp] : components.items()) {
+        std::string s = comp.value("status", "ok");
+        if (s != "ok" && s != "disabled") all_ok = false;
+      }
+      json out = json::object();
+      out["status"] = all_ok ? "ok" : "degraded";
+      out["components"] = std::move(components);
+      return ok(out);
+    });
+
+    // Admin message to one user's open pages (a `notification` event).
+    r.add("POST", "/api/admin/notifications", [this](const HttpRequest& req) {
+      admin(req);
+      json body = parse_body(req);
+      auto it = body.find("user_id");
+      if (it == body.end() || !it->is_number_integer() || it->get<int64_t>() <= 0) {
+        throw ApiError::bad_request("Field 'user_id' must be a positive integer");
+      }
+      int64_t target = it->get<int64_t>();
+      std::string title = req_string(body, "title");
+      std::string message = req_string(body, "message");
+      std::string level = opt_string(body, "level").value_or("info");
+      if (title.size() > 200) throw ApiError::bad_request("Field 'title' is longer than 200 bytes");
+      if (message.size() > 16384) throw ApiError::bad_request("Field 'message' is longer than 16384 bytes");
+      if (level != "info" && level != "success" && level != "warning" && level != "error") {
+        throw ApiError::bad_request("Field 'level' must be info, success, warning or error");
+      }
+      c_.accounts.get_user(target);  // 404 for an unknown user
+      auto payload = std::make_shared<json>(json::object());
+      (*payload)["title"] = title;
+      (*payload)["message"] = message;
+      (*payload)["level"] = level;
+      EventDraft draft;
+      draft.type = "notification";
+      draft.channel = Channel::kNone;
+      draft.audience = Audience::user(target);
+      draft.payload = payload;
+      uint64_t seq = c_.bus.publish(draft);
+      json out = json::object();
+      out["seq"] = seq;
+      return ok(out, 202);
+    });
+  }
+
+ private:
+  void register_admin_users(Router& r) {
+    r.add("GET", "/api/admin/users", [this](const HttpRequest& req) {
+      admin(req);
+      json items = json::array();
+      for (auto& u : c_.accounts.list_users()) items.push_back(user_json(u));
+      json out = json::object();
+      out["total"] = items.size();
+      out["items"] = std::move(items);
+      return ok(out);
+    });
+    r.add("POST", "/api/admin/users", [this](const HttpRequest& req) {
+      admin(req);
+      json body = parse_body(req);
+      std::string username = req_string(body, "username");
+      std::string password = req_string(body, "password");
+      bool is_admin = opt_bool(body, "is_admin").value_or(false);
+      return ok(user_json(c_.accounts.create_user(username, password, is_admin)), 201);
+    });
+    r.add("GET", "/api/admin/users/{id}", [this](const HttpRequest& req) {
+      admin(req);
+      return ok(user_json(c_.accounts.get_user(req.ids[0])));
+    });
+    r.add("PATCH", "/api/admin/users/{id}", [this](const HttpRequest& req) {
+      AuthUser me = admin(req);
+      json body = parse_body(req);
+      UserChanges changes;
+      changes.username = opt_string(body, "username");
+      changes.password = opt_string(body, "password");
+      changes.is_admin = opt_bool(body, "is_admin");
+      return ok(user_json(c_.accounts.update_user(req.ids[0], changes, me.id)));
+    });
+    r.add("DELETE", "/api/admin/users/{id}", [this](const HttpRequest& req) {
+      AuthUser me = admin(req);
+      c_.accounts.remove_user(req.ids[0], me.id);
+      return no_content();
+    });
+  }
+
+  void register_library(Router& r) {
+    r.add("GET", "/api/artists", [this](const HttpRequest& req) {
+      user(req);
+      return ok(c_.library.list_artists(req.query_string("q"), page(req)));
+    });
+    r.add("GET", "/api/artists/{id}", [this](const HttpRequest& req) {
+      user(req);
+      return ok(c_.library.get_artist(req.ids[0]));
+    });
+    r.add("GET", "/api/albums", [this](const HttpRequest& req) {
+      AuthUser u = user(req);
+      int64_t artist = req.query_int("artist_id", 0, 0, INT64_MAX);
+      return ok(c_.library.list_albums(u, artist, req.query_string("q"), page(req)));
+    });
+    r.add("GET", "/api/albums/{id}", [this](const HttpRequest& req) {
+      return ok(c_.library.get_album(user(req), req.ids[0]));
+    });
+    r.add("GET", "/api/search", [this](const HttpRequest& req) {
+      AuthUser u = user(req);
+      std::string q = req.query_string("q");
+      if (q.empty()) throw ApiError::bad_request("Query parameter 'q' is required");
+      if (q.size() > 256) throw ApiError::bad_request("Query parameter 'q' is too long");
+      return ok(c_.library.search(u, q, page(req)));
+    });
+  }
+
+  static json heart_json(const char* kind, int64_t id, const HeartResult& h) {
+    json out = json::object();
+    out[kind] = id;
+    out["is_hearted"] = h.hearted;
+    out["changed"] = h.changed;
+    return out;
+  }
+
+  void register_hearts(Router& r) {
+    auto heart_album = [this](const HttpRequest& req) {
+      auto h = c_.library.heart_album(user(req), req.ids[0]);
+      return ok(heart_json("album_id", req.ids[0], h), h.changed ? 201 : 200);
+    };
+    r.add("POST", "/api/me/library/albums/{id}", heart_album);
+    r.add("POST", "/api/albums/{id}/heart", heart_album);  // alias used by wsbench
+    r.add("DELETE", "/api/me/library/albums/{id}", [this](const HttpRequest& req) {
+      auto h = c_.library.unheart_album(user(req), req.ids[0]);
+      return ok(heart_json("album_id", req.ids[0], h));
+    });
+    r.add("POST", "/api/me/library/tracks/{id}", [this](const HttpRequest& req) {
+      auto h = c_.library.heart_track(user(req), req.ids[0]);
+      return ok(heart_json("track_id", req.ids[0], h), h.changed ? 201 : 200);
+    });
+    r.add("DELETE", "/api/me/library/tracks/{id}", [this](const HttpRequest& req) {
+      auto h = c_.library.unheart_track(user(req), req.ids[0]);
+      return ok(heart_json("track_id", req.ids[0], h));
+    });
+    r.add("GET", "/api/me/library", [this](const HttpRequest& req) {
+      return ok(c_.library.my_library(user(req), page(req)));
+    });
+  }
+
+  ApiContext& c_;
+};
+
+}  // namespace
+
+std::shared_ptr<void> register_api_routes(Router& router, ApiContext& context) {
+  auto api = std::make_shared<Api>(context);
+  api->register_routes(router);
+  return api;
+}
+
+}  // namespace barbossa

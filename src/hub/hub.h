@@ -1,0 +1,103 @@
+// Hub: the registry of live WebSocket connections and the fan-out of bus
+// events to them. It knows nothing of sockets: a connection is anything that
+// can take an event without blocking (the Beast session implements it).
+//
+// Routing uses indexes (everyone, admins, user -> connections), never a scan
+// per user. Fan-out runs on the hub's own dispatcher thread, so a publisher
+// only pays for one enqueue, and a connection's deliver() only enqueues, so a
+// slow socket never delays the others.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "bus/event_bus.h"
+#include "core/channels.h"
+
+namespace barbossa {
+
+class HubConnection {
+ public:
+  virtual ~HubConnection() = default;
+  // Thread-safe and non-blocking; called from the dispatcher thread.
+  virtual void deliver(const EventPtr& event) = 0;
+  // Starts a close handshake with `code` (e.g. 1001 at shutdown).
+  virtual void shut_down(uint16_t code, std::string_view reason) = 0;
+};
+
+// One attached connection as the hub sees it.
+struct HubClient {
+  int64_t user_id = 0;
+  std::string username;
+  bool is_admin = false;
+  std::atomic<ChannelMask> channels{0};
+  std::shared_ptr<HubConnection> connection;
+  size_t index = 0;  // position in Hub::all_, for O(1) removal
+};
+
+class Hub {
+ public:
+  using Handle = std::shared_ptr<HubClient>;
+
+  // Subscribes to `bus` and starts the dispatcher thread.
+  explicit Hub(EventBus& bus);
+  ~Hub();
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  Handle attach(std::shared_ptr<HubConnection> connection, int64_t user_id, std::string username,
+                bool is_admin);
+  void detach(const Handle& client);
+
+  // Empty string on success, otherwise the error message for the client.
+  std::string subscribe(HubClient& client, std::string_view channel) const;
+  std::string unsubscribe(HubClient& client, std::string_view channel) const;
+
+  // Whether `event` should reach `client` right now (audience, channel
+  // permission and subscription).
+  static bool wants(const HubClient& client, const Event& event);
+
+  // Missed events for `client` with seq > after_seq, or nullopt when they are
+  // no longer buffered.
+  std::optional<std::vector<EventPtr>> replay_for(const HubClient& client, uint64_t after_seq) const;
+
+  uint64_t last_seq() const { return bus_.last_seq(); }
+  size_t connection_count() const;
+  uint64_t delivered_count() const { return delivered_.load(std::memory_order_relaxed); }
+
+  // Asks every connection to close with `code`; used at shutdown.
+  void shut_down_all(uint16_t code, std::string_view reason);
+  // Stops the dispatcher; pending events are dropped.
+  void stop();
+
+ private:
+  void enqueue(const EventPtr& event);
+  void dispatch_loop();
+  void fan_out(const Event& event, const EventPtr& ptr);
+
+  EventBus& bus_;
+
+  mutable std::shared_mutex registry_mu_;
+  std::vector<Handle> all_;
+  std::vector<Handle> admins_;
+  std::unordered_map<int64_t, std::vector<Handle>> by_user_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<EventPtr> queue_;
+  bool stopping_ = false;
+  std::atomic<uint64_t> delivered_{0};
+  std::thread dispatcher_;
+};
+
+}  // namespace barbossa

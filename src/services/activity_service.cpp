@@ -1,0 +1,67 @@
+#include "services/activity_service.h"
+
+namespace barbossa {
+
+Activity ActivityService::record(StoreSession& tx, std::optional<int64_t> user_id,
+                                 const std::string& action, const std::string& entity_type,
+                                 int64_t entity_id, const nlohmann::json& details) {
+  Activity row;
+  row.user_id = user_id;
+  row.action = action;
+  row.entity_type = entity_type;
+  row.entity_id = entity_id;
+  row.details_json = details.dump();
+  return tx.activity().insert(row);
+}
+
+uint64_t ActivityService::publish(const Activity& activity, const std::string& username) {
+  auto payload = std::make_shared<nlohmann::json>(nlohmann::json::object());
+  auto& p = *payload;
+  p["activity_id"] = activity.id;
+  p["action"] = activity.action;
+  p["user_id"] = activity.user_id ? nlohmann::json(*activity.user_id) : nlohmann::json(nullptr);
+  p["username"] = username.empty() ? nlohmann::json(nullptr) : nlohmann::json(username);
+  p["entity_type"] = activity.entity_type;
+  p["entity_id"] = activity.entity_id;
+  p["details"] = nlohmann::json::parse(activity.details_json, nullptr, false);
+  if (p["details"].is_discarded()) p["details"] = nlohmann::json::object();
+  p["created_at"] = activity.created_at;
+  EventDraft draft;
+  draft.type = "activity";
+  draft.channel = Channel::kActivity;
+  draft.audience = Audience::all();
+  draft.payload = std::move(payload);
+  return bus_.publish(draft);
+}
+
+Activity ActivityService::record_and_publish(std::optional<int64_t> user_id,
+                                             const std::string& username,
+                                             const std::string& action,
+                                             const std::string& entity_type, int64_t entity_id,
+                                             const nlohmann::json& details) {
+  Activity row = store_.write([&](StoreSession& tx) {
+    return record(tx, user_id, action, entity_type, entity_id, details);
+  });
+  publish(row, username);
+  return row;
+}
+
+std::vector<Activity> ActivityService::list(int64_t limit, int64_t before_id) {
+  return store_.read([&](StoreSession& s) { return s.activity().list(limit, before_id); });
+}
+
+nlohmann::json activity_json(const Activity& a) {
+  nlohmann::json j = nlohmann::json::object();
+  j["id"] = a.id;
+  j["user_id"] = a.user_id ? nlohmann::json(*a.user_id) : nlohmann::json(nullptr);
+  j["username"] = a.username.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.username);
+  j["action"] = a.action;
+  j["entity_type"] = a.entity_type;
+  j["entity_id"] = a.entity_id;
+  j["details"] = nlohmann::json::parse(a.details_json, nullptr, false);
+  if (j["details"].is_discarded()) j["details"] = nlohmann::json::object();
+  j["created_at"] = a.created_at;
+  return j;
+}
+
+}  // namespace barbossa

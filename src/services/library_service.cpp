@@ -1,0 +1,278 @@
+#include "services/library_service.h"
+
+#include <algorithm>
+#include <map>
+
+#include "core/error.h"
+#include "core/normalize.h"
+
+namespace barbossa {
+namespace {
+
+nlohmann::json quality_json(const std::vector<Track>& tracks) {
+  nlohmann::json q = nlohmann::json::object();
+  if (tracks.empty()) {
+    q["format"] = nullptr;
+    q["lossless"] = false;
+    q["sample_rate"] = nullptr;
+    q["bit_depth"] = nullptr;
+    q["bitrate"] = nullptr;
+    return q;
+  }
+  // The album is as good as its weakest track: a single lossy file makes the
+  // album lossy, a single 16-bit file makes it 16-bit.
+  std::map<std::string, int> formats;
+  bool lossless = true;
+  int sample_rate = tracks.front().sample_rate;
+  int bit_depth = tracks.front().bit_depth;
+  int64_t bitrate_sum = 0;
+  for (const auto& t : tracks) {
+    formats[t.format]++;
+    lossless = lossless && t.lossless;
+    sample_rate = std::min(sample_rate, t.sample_rate);
+    bit_depth = std::min(bit_depth, t.bit_depth);
+    bitrate_sum += t.bitrate;
+  }
+  auto most = std::max_element(formats.begin(), formats.end(),
+                               [](auto& a, auto& b) { return a.second < b.second; });
+  q["format"] = most->first;
+  q["lossless"] = lossless;
+  q["sample_rate"] = sample_rate;
+  q["bit_depth"] = lossless && bit_depth > 0 ? nlohmann::json(bit_depth) : nlohmann::json(nullptr);
+  q["bitrate"] = static_cast<int64_t>(bitrate_sum / static_cast<int64_t>(tracks.size()));
+  return q;
+}
+
+nlohmann::json page_json(nlohmann::json items, int64_t total, Page page) {
+  nlohmann::json j = nlohmann::json::object();
+  j["items"] = std::move(items);
+  j["total"] = total;
+  j["limit"] = page.limit;
+  j["offset"] = page.offset;
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json artist_json(const Artist& a) {
+  nlohmann::json j = nlohmann::json::object();
+  j["id"] = a.id;
+  j["name"] = a.name;
+  j["sort_name"] = a.sort_name.empty() ? a.name : a.sort_name;
+  j["album_count"] = a.album_count;
+  j["musicbrainz_id"] = a.musicbrainz_id.empty() ? nlohmann::json(nullptr)
+                                                  : nlohmann::json(a.musicbrainz_id);
+  return j;
+}
+
+nlohmann::json album_json(const Album& a, bool is_hearted) {
+  nlohmann::json j = nlohmann::json::object();
+  j["id"] = a.id;
+  j["title"] = a.title;
+  j["year"] = a.year > 0 ? nlohmann::json(a.year) : nlohmann::json(nullptr);
+  nlohmann::json artist = nlohmann::json::object();
+  artist["id"] = a.artist_id;
+  artist["name"] = a.artist_name;
+  j["artist"] = std::move(artist);
+  j["track_count"] = a.total_tracks;
+  j["available_tracks"] = a.available_tracks;
+  j["disc_count"] = a.disc_count;
+  j["source"] = a.source.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.source);
+  j["status"] = a.status;
+  j["is_hearted"] = is_hearted;
+  j["created_at"] = a.created_at;
+  j["musicbrainz_release_id"] = a.musicbrainz_release_id.empty()
+                                    ? nlohmann::json(nullptr)
+                                    : nlohmann::json(a.musicbrainz_release_id);
+  return j;
+}
+
+nlohmann::json track_json(const Track& t, bool is_hearted) {
+  nlohmann::json j = nlohmann::json::object();
+  j["id"] = t.id;
+  j["album_id"] = t.album_id;
+  j["disc"] = t.disc;
+  j["number"] = t.number;
+  j["title"] = t.title;
+  j["duration_ms"] = t.duration_ms;
+  j["format"] = t.format;
+  j["lossless"] = t.lossless;
+  j["sample_rate"] = t.sample_rate;
+  j["bit_depth"] = t.bit_depth > 0 ? nlohmann::json(t.bit_depth) : nlohmann::json(nullptr);
+  j["bitrate"] = t.bitrate;
+  j["channels"] = t.channels;
+  j["file_size"] = t.file_size;
+  j["sha256"] = t.sha256;
+  j["source"] = t.source.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.source);
+  j["is_hearted"] = is_hearted;
+  return j;
+}
+
+nlohmann::json LibraryService::list_artists(const std::string& query, Page page) {
+  auto result = store_.read(
+      [&](StoreSession& s) { return s.library().list_artists(fold_for_search(query), page); });
+  nlohmann::json items = nlohmann::json::array();
+  for (auto& a : result.items) items.push_back(artist_json(a));
+  return page_json(std::move(items), result.total, page);
+}
+
+nlohmann::json LibraryService::get_artist(int64_t id) {
+  return store_.read([&](StoreSession& s) {
+    auto artist = s.library().find_artist(id);
+    if (!artist) throw ApiError::not_found("Artist not found");
+    nlohmann::json j = artist_json(*artist);
+    auto albums = s.library().list_albums(id, "", Page{1000, 0});
+    nlohmann::json items = nlohmann::json::array();
+    for (auto& a : albums.items) items.push_back(album_json(a, false));
+    j["albums"] = std::move(items);
+    return j;
+  });
+}
+
+nlohmann::json LibraryService::list_albums(const AuthUser& viewer, int64_t artist_id,
+                                           const std::string& query, Page page) {
+  return store_.read([&](StoreSession& s) {
+    auto result = s.library().list_albums(artist_id, fold_for_search(query), page);
+    nlohmann::json items = nlohmann::json::array();
+    for (auto& a : result.items) {
+      nlohmann::json j = album_json(a, s.library().is_album_hearted(viewer.id, a.id));
+      j["quality"] = quality_json(s.library().album_tracks(a.id));
+      items.push_back(std::move(j));
+    }
+    return page_json(std::move(items), result.total, page);
+  });
+}
+
+nlohmann::json LibraryService::get_album(const AuthUser& viewer, int64_t id) {
+  return store_.read([&](StoreSession& s) {
+    auto album = s.library().find_album(id);
+    if (!album) throw ApiError::not_found("Album not found");
+    auto tracks = s.library().album_tracks(id);
+    auto hearted = s.library().hearted_track_ids(viewer.id, id);
+    nlohmann::json j = album_json(*album, s.library().is_album_hearted(viewer.id, id));
+    j["quality"] = quality_json(tracks);
+    nlohmann::json items = nlohmann::json::array();
+    for (auto& t : tracks) {
+      bool h = std::find(hearted.begin(), hearted.end(), t.id) != hearted.end();
+      items.push_back(track_json(t, h));
+    }
+    j["tracks"] = std::move(items);
+    return j;
+  });
+}
+
+nlohmann::json LibraryService::search(const AuthUser& viewer, const std::string& query,
+                                      Page page) {
+  std::string folded = fold_for_search(query);
+  return store_.read([&](StoreSession& s) {
+    nlohmann::json out = nlohmann::json::object();
+    nlohmann::json artists = nlohmann::json::array();
+    nlohmann::json albums = nlohmann::json::array();
+    nlohmann::json tracks = nlohmann::json::array();
+    for (auto& a : s.library().list_artists(folded, page).items) artists.push_back(artist_json(a));
+    for (auto& a : s.library().list_albums(0, folded, page).items) {
+      albums.push_back(album_json(a, s.library().is_album_hearted(viewer.id, a.id)));
+    }
+    for (auto& t : s.library().search_tracks(folded, page).items) tracks.push_back(track_json(t, false));
+    out["query"] = query;
+    out["artists"] = std::move(artists);
+    out["albums"] = std::move(albums);
+    out["tracks"] = std::move(tracks);
+    return out;
+  });
+}
+
+HeartResult LibraryService::heart_album(const AuthUser& user, int64_t album_id) {
+  Activity row;
+  bool changed = store_.write([&](StoreSession& s) {
+    auto album = s.library().find_album(album_id);
+    if (!album) throw ApiError::not_found("Album not found");
+    if (!s.library().heart_album(user.id, album_id)) return false;
+    nlohmann::json details = nlohmann::json::object();
+    details["artist"] = album->artist_name;
+    details["title"] = album->title;
+    row = activity_.record(s, user.id, "heart", "album", album_id, details);
+    return true;
+  });
+  if (changed) activity_.publish(row, user.username);
+  return {true, changed};
+}
+
+HeartResult LibraryService::unheart_album(const AuthUser& user, int64_t album_id) {
+  Activity row;
+  bool changed = store_.write([&](StoreSession& s) {
+    auto album = s.library().find_album(album_id);
+    if (!album) throw ApiError::not_found("Album not found");
+    if (!s.library().unheart_album(user.id, album_id)) return false;
+    nlohmann::json details = nlohmann::json::object();
+    details["artist"] = album->artist_name;
+    details["title"] = album->title;
+    row = activity_.record(s, user.id, "unheart", "album", album_id, details);
+    return true;
+  });
+  if (changed) activity_.publish(row, user.username);
+  return {false, changed};
+}
+
+HeartResult LibraryService::heart_track(const AuthUser& user, int64_t track_id) {
+  std::vector<Activity> rows;
+  store_.write([&](StoreSession& s) {
+    auto track = s.library().find_track(track_id);
+    if (!track) throw ApiError::not_found("Track not found");
+    auto album = s.library().find_album(track->album_id);
+    if (!album) throw ApiError::not_found("Album not found");
+    if (!s.library().heart_track(user.id, track_id)) return;
+    nlohmann::json details = nlohmann::json::object();
+    details["artist"] = album->artist_name;
+    details["album"] = album->title;
+    details["album_id"] = album->id;
+    details["title"] = track->title;
+    rows.push_back(activity_.record(s, user.id, "heart", "track", track_id, details));
+    // Hearting every track of an album hearts the album (SPEC §3).
+    if (s.library().all_tracks_hearted(user.id, album->id) &&
+        s.library().heart_album(user.id, album->id)) {
+      nlohmann::json album_details = nlohmann::json::object();
+      album_details["artist"] = album->artist_name;
+      album_details["title"] = album->title;
+      rows.push_back(activity_.record(s, user.id, "heart", "album", album->id, album_details));
+    }
+  });
+  for (auto& row : rows) activity_.publish(row, user.username);
+  return {true, !rows.empty()};
+}
+
+HeartResult LibraryService::unheart_track(const AuthUser& user, int64_t track_id) {
+  Activity row;
+  bool changed = store_.write([&](StoreSession& s) {
+    auto track = s.library().find_track(track_id);
+    if (!track) throw ApiError::not_found("Track not found");
+    if (!s.library().unheart_track(user.id, track_id)) return false;
+    auto album = s.library().find_album(track->album_id);
+    nlohmann::json details = nlohmann::json::object();
+    details["artist"] = album ? album->artist_name : "";
+    details["album"] = album ? album->title : "";
+    details["album_id"] = track->album_id;
+    details["title"] = track->title;
+    row = activity_.record(s, user.id, "unheart", "track", track_id, details);
+    return true;
+  });
+  if (changed) activity_.publish(row, user.username);
+  return {false, changed};
+}
+
+nlohmann::json LibraryService::my_library(const AuthUser& user, Page page) {
+  return store_.read([&](StoreSession& s) {
+    auto albums = s.library().hearted_albums(user.id, page);
+    auto tracks = s.library().hearted_tracks(user.id, page);
+    nlohmann::json album_items = nlohmann::json::array();
+    for (auto& a : albums.items) album_items.push_back(album_json(a, true));
+    nlohmann::json track_items = nlohmann::json::array();
+    for (auto& t : tracks.items) track_items.push_back(track_json(t, true));
+    nlohmann::json out = nlohmann::json::object();
+    out["albums"] = page_json(std::move(album_items), albums.total, page);
+    out["tracks"] = page_json(std::move(track_items), tracks.total, page);
+    return out;
+  });
+}
+
+}  // namespace barbossa

@@ -1,0 +1,205 @@
+#include "store/migrations.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace barbossa {
+namespace {
+
+// Timestamps are ISO-8601 UTC with milliseconds so they sort as text and match
+// core/time.h's iso8601_utc().
+//
+// Conventions: optional identifiers (MusicBrainz ids, year, verification time)
+// are NULL when unknown so they never collide or sort as real values; other
+// text defaults to ''. Indexes that a UNIQUE constraint or primary key already
+// leads with (albums.artist_id, tracks.album_id, hearts by user) are not
+// repeated. Child-side FK columns get an index so cascades do not scan.
+//
+// A migration runs inside a transaction, where PRAGMA foreign_keys cannot be
+// toggled: a table rebuild must use PRAGMA defer_foreign_keys instead.
+constexpr std::string_view kMigration1 = R"sql(
+CREATE TABLE users (
+  id            INTEGER PRIMARY KEY,
+  username      TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+  password_hash TEXT    NOT NULL,
+  is_admin      INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),
+  created_at    TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE TABLE artists (
+  id              INTEGER PRIMARY KEY,
+  name            TEXT NOT NULL,
+  sort_name       TEXT NOT NULL DEFAULT '',
+  normalized_name TEXT NOT NULL UNIQUE,
+  path            TEXT NOT NULL DEFAULT '',
+  musicbrainz_id  TEXT,
+  created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE TABLE albums (
+  id                     INTEGER PRIMARY KEY,
+  artist_id              INTEGER NOT NULL REFERENCES artists (id) ON DELETE CASCADE,
+  title                  TEXT    NOT NULL,
+  normalized_title       TEXT    NOT NULL,
+  year                   INTEGER,
+  path                   TEXT    NOT NULL DEFAULT '',
+  disc_count             INTEGER NOT NULL DEFAULT 1,
+  total_tracks           INTEGER NOT NULL DEFAULT 0,
+  available_tracks       INTEGER NOT NULL DEFAULT 0,
+  musicbrainz_release_id TEXT,
+  source                 TEXT    NOT NULL DEFAULT '',
+  status                 TEXT    NOT NULL DEFAULT 'available',
+  created_at             TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+-- SPEC 3: unique per (artist, normalized title, MusicBrainz id when known).
+-- Its leading column also serves lookups by artist.
+CREATE UNIQUE INDEX albums_identity
+  ON albums (artist_id, normalized_title, COALESCE(musicbrainz_release_id, ''));
+CREATE INDEX albums_normalized_title ON albums (normalized_title);
+
+CREATE TABLE tracks (
+  id                       INTEGER PRIMARY KEY,
+  album_id                 INTEGER NOT NULL REFERENCES albums (id) ON DELETE CASCADE,
+  disc                     INTEGER NOT NULL DEFAULT 1,
+  number                   INTEGER NOT NULL,
+  title                    TEXT    NOT NULL,
+  normalized_title         TEXT    NOT NULL,
+  duration_ms              INTEGER NOT NULL DEFAULT 0,
+  path                     TEXT    NOT NULL DEFAULT '',
+  format                   TEXT    NOT NULL DEFAULT '',
+  lossless                 INTEGER NOT NULL DEFAULT 0 CHECK (lossless IN (0, 1)),
+  sample_rate              INTEGER NOT NULL DEFAULT 0,
+  bit_depth                INTEGER NOT NULL DEFAULT 0,
+  bitrate                  INTEGER NOT NULL DEFAULT 0,
+  channels                 INTEGER NOT NULL DEFAULT 0,
+  file_size                INTEGER NOT NULL DEFAULT 0,
+  sha256                   TEXT    NOT NULL DEFAULT '',
+  checksum_verified_at     TEXT,
+  source                   TEXT    NOT NULL DEFAULT '',
+  source_url               TEXT    NOT NULL DEFAULT '',
+  musicbrainz_recording_id TEXT,
+  created_at               TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  UNIQUE (album_id, disc, number)
+);
+CREATE INDEX tracks_normalized_title ON tracks (normalized_title);
+
+CREATE TABLE album_hearts (
+  user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  album_id   INTEGER NOT NULL REFERENCES albums (id) ON DELETE CASCADE,
+  created_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  PRIMARY KEY (user_id, album_id)
+);
+-- Newest-first listing per user; the album side keeps cascades off a scan.
+CREATE INDEX album_hearts_user_created ON album_hearts (user_id, created_at);
+CREATE INDEX album_hearts_album ON album_hearts (album_id);
+
+CREATE TABLE track_hearts (
+  user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  track_id   INTEGER NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
+  created_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  PRIMARY KEY (user_id, track_id)
+);
+CREATE INDEX track_hearts_user_created ON track_hearts (user_id, created_at);
+CREATE INDEX track_hearts_track ON track_hearts (track_id);
+
+-- Paged newest first by id, which the primary key already orders.
+CREATE TABLE activity (
+  id          INTEGER PRIMARY KEY,
+  user_id     INTEGER REFERENCES users (id) ON DELETE SET NULL,
+  action      TEXT    NOT NULL,
+  entity_type TEXT    NOT NULL DEFAULT '',
+  entity_id   INTEGER NOT NULL DEFAULT 0,
+  details     TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(details)),
+  created_at  TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX activity_user ON activity (user_id);
+
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql";
+
+bool table_exists(SQLite::Database& db, const char* name) {
+  SQLite::Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+  q.bind(1, name);
+  return q.executeStep();
+}
+
+bool version_applied(SQLite::Database& db, int version) {
+  SQLite::Statement q(db, "SELECT 1 FROM schema_migrations WHERE version = ?");
+  q.bind(1, version);
+  return q.executeStep();
+}
+
+// Applies one migration under BEGIN IMMEDIATE. Returns false when another
+// process got there first.
+bool apply_one(SQLite::Database& db, const Migration& m) {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    if (version_applied(db, m.version)) {
+      db.exec("COMMIT");
+      return false;
+    }
+    db.exec(std::string(m.sql));
+    SQLite::Statement record(db,
+                             "INSERT INTO schema_migrations (version, applied_at) "
+                             "VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
+    record.bind(1, m.version);
+    record.exec();
+    db.exec("COMMIT");
+    return true;
+  } catch (const std::exception& e) {
+    // Some errors (disk full, I/O) already ended the transaction.
+    if (sqlite3_get_autocommit(db.getHandle()) == 0) {
+      try {
+        db.exec("ROLLBACK");
+      } catch (const SQLite::Exception&) {
+        // The original error is the one worth reporting.
+      }
+    }
+    throw std::runtime_error("migration " + std::to_string(m.version) + " failed: " + e.what());
+  }
+}
+
+}  // namespace
+
+const std::vector<Migration>& sqlite_migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, kMigration1},
+  };
+  return kMigrations;
+}
+
+int latest_sqlite_schema_version() { return sqlite_migrations().back().version; }
+
+int applied_schema_version(SQLite::Database& db) {
+  if (!table_exists(db, "schema_migrations")) return 0;
+  return db.execAndGet("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").getInt();
+}
+
+int apply_migrations(SQLite::Database& db) {
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      "  version    INTEGER PRIMARY KEY,"
+      "  applied_at TEXT NOT NULL)");
+  int current = applied_schema_version(db);
+  int latest = latest_sqlite_schema_version();
+  if (current > latest) {
+    // Running old code on a newer schema would silently corrupt it.
+    throw std::runtime_error("database schema version " + std::to_string(current) +
+                             " is newer than this build supports (" + std::to_string(latest) +
+                             "); upgrade Barbossa");
+  }
+  int applied = 0;
+  for (const Migration& m : sqlite_migrations()) {
+    if (m.version <= current) continue;
+    if (apply_one(db, m)) ++applied;
+  }
+  return applied;
+}
+
+}  // namespace barbossa

@@ -1,0 +1,862 @@
+// SQLite backend of the Store. One file holds the connection pool, the
+// session and the repositories because they share the row mapping helpers and
+// nothing outside needs them; open_store() is the only public entry.
+
+#include "store/store.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+#include "core/normalize.h"
+#include "store/migrations.h"
+
+namespace barbossa {
+namespace {
+
+// ---------------------------------------------------------------------------
+// Connections
+
+// Busy timeout first: switching to WAL takes a lock another connection may
+// hold at that moment.
+constexpr const char* kConnectionPragmas =
+    "PRAGMA busy_timeout = 5000;"
+    "PRAGMA journal_mode = WAL;"
+    "PRAGMA foreign_keys = ON;"
+    "PRAGMA synchronous = NORMAL;";
+
+// Idle connections kept for reuse. More may be open at once (one per live
+// session); the extras are closed when returned. Never blocking on a lease
+// means a thread holding a session can open another without deadlocking.
+constexpr size_t kMaxIdleConnections = 8;
+
+class ConnectionPool;
+
+// A leased connection; hands it back to the pool when it goes out of scope.
+class Lease {
+ public:
+  Lease(ConnectionPool* pool, std::unique_ptr<SQLite::Database> db)
+      : pool_(pool), db_(std::move(db)) {}
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  Lease(Lease&& other) noexcept = default;
+  Lease& operator=(Lease&&) = delete;
+  ~Lease();
+
+  SQLite::Database& db() { return *db_; }
+
+ private:
+  ConnectionPool* pool_;
+  std::unique_ptr<SQLite::Database> db_;
+};
+
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(std::string path) : path_(std::move(path)) {}
+
+  Lease acquire() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!idle_.empty()) {
+        std::unique_ptr<SQLite::Database> db = std::move(idle_.back());
+        idle_.pop_back();
+        return Lease(this, std::move(db));
+      }
+    }
+    return Lease(this, open());  // opening does I/O, so outside the lock
+  }
+
+  void release(std::unique_ptr<SQLite::Database> db) {
+    // A connection stuck inside a transaction (a failed rollback) would hand
+    // its open transaction to the next session; closing it rolls it back.
+    if (sqlite3_get_autocommit(db->getHandle()) == 0) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (idle_.size() < kMaxIdleConnections) idle_.push_back(std::move(db));
+  }
+
+ private:
+  std::unique_ptr<SQLite::Database> open() {
+    auto db =
+        std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db->exec(kConnectionPragmas);
+    return db;
+  }
+
+  const std::string path_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<SQLite::Database>> idle_;
+};
+
+Lease::~Lease() {
+  if (db_) pool_->release(std::move(db_));
+}
+
+// ---------------------------------------------------------------------------
+// Row mapping and binding helpers
+
+std::string text(const SQLite::Statement& q, int col) {
+  SQLite::Column c = q.getColumn(col);
+  return c.isNull() ? std::string() : c.getString();
+}
+
+// Unknown optional values are stored as NULL (see migrations.cpp).
+void bind_text_or_null(SQLite::Statement& q, int index, const std::string& value) {
+  if (value.empty()) {
+    q.bind(index);
+  } else {
+    q.bind(index, value);
+  }
+}
+
+void bind_int_or_null(SQLite::Statement& q, int index, int64_t value) {
+  if (value == 0) {
+    q.bind(index);
+  } else {
+    q.bind(index, value);
+  }
+}
+
+// Negative LIMIT means "no limit" to SQLite; a caller's bad page must not
+// turn into a full table dump.
+int64_t safe_limit(const Page& p) { return p.limit < 0 ? 0 : p.limit; }
+int64_t safe_offset(const Page& p) { return p.offset < 0 ? 0 : p.offset; }
+
+int extended_code(const SQLite::Exception& e) { return e.getExtendedErrorCode(); }
+
+bool is_unique_violation(const SQLite::Exception& e) {
+  int code = extended_code(e);
+  return code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+bool is_foreign_key_violation(const SQLite::Exception& e) {
+  return extended_code(e) == SQLITE_CONSTRAINT_FOREIGNKEY;
+}
+
+int64_t count_of(SQLite::Statement& q) {
+  q.executeStep();
+  return q.getColumn(0).getInt64();
+}
+
+constexpr const char* kUserColumns = "id, username, password_hash, is_admin, created_at";
+
+User read_user(const SQLite::Statement& q) {
+  User u;
+  u.id = q.getColumn(0).getInt64();
+  u.username = text(q, 1);
+  u.password_hash = text(q, 2);
+  u.is_admin = q.getColumn(3).getInt() != 0;
+  u.created_at = text(q, 4);
+  return u;
+}
+
+constexpr const char* kArtistColumns =
+    "ar.id, ar.name, ar.sort_name, ar.normalized_name, ar.path, ar.musicbrainz_id, "
+    "(SELECT COUNT(*) FROM albums WHERE artist_id = ar.id)";
+
+Artist read_artist(const SQLite::Statement& q) {
+  Artist a;
+  a.id = q.getColumn(0).getInt64();
+  a.name = text(q, 1);
+  a.sort_name = text(q, 2);
+  a.normalized_name = text(q, 3);
+  a.path = text(q, 4);
+  a.musicbrainz_id = text(q, 5);
+  a.album_count = q.getColumn(6).getInt64();
+  return a;
+}
+
+// Expects `albums a JOIN artists ar`.
+constexpr const char* kAlbumColumns =
+    "a.id, a.artist_id, ar.name, a.title, a.normalized_title, a.year, a.path, a.disc_count, "
+    "a.total_tracks, a.available_tracks, a.musicbrainz_release_id, a.source, a.status, "
+    "a.created_at";
+
+Album read_album(const SQLite::Statement& q) {
+  Album a;
+  a.id = q.getColumn(0).getInt64();
+  a.artist_id = q.getColumn(1).getInt64();
+  a.artist_name = text(q, 2);
+  a.title = text(q, 3);
+  a.normalized_title = text(q, 4);
+  a.year = q.getColumn(5).getInt();  // NULL reads as 0: unknown
+  a.path = text(q, 6);
+  a.disc_count = q.getColumn(7).getInt();
+  a.total_tracks = q.getColumn(8).getInt();
+  a.available_tracks = q.getColumn(9).getInt();
+  a.musicbrainz_release_id = text(q, 10);
+  a.source = text(q, 11);
+  a.status = text(q, 12);
+  a.created_at = text(q, 13);
+  return a;
+}
+
+constexpr const char* kTrackColumns =
+    "t.id, t.album_id, t.disc, t.number, t.title, t.normalized_title, t.duration_ms, t.path, "
+    "t.format, t.lossless, t.sample_rate, t.bit_depth, t.bitrate, t.channels, t.file_size, "
+    "t.sha256, t.checksum_verified_at, t.source, t.source_url, t.musicbrainz_recording_id";
+
+Track read_track(const SQLite::Statement& q) {
+  Track t;
+  t.id = q.getColumn(0).getInt64();
+  t.album_id = q.getColumn(1).getInt64();
+  t.disc = q.getColumn(2).getInt();
+  t.number = q.getColumn(3).getInt();
+  t.title = text(q, 4);
+  t.normalized_title = text(q, 5);
+  t.duration_ms = q.getColumn(6).getInt64();
+  t.path = text(q, 7);
+  t.format = text(q, 8);
+  t.lossless = q.getColumn(9).getInt() != 0;
+  t.sample_rate = q.getColumn(10).getInt();
+  t.bit_depth = q.getColumn(11).getInt();
+  t.bitrate = q.getColumn(12).getInt();
+  t.channels = q.getColumn(13).getInt();
+  t.file_size = q.getColumn(14).getInt64();
+  t.sha256 = text(q, 15);
+  t.checksum_verified_at = text(q, 16);
+  t.source = text(q, 17);
+  t.source_url = text(q, 18);
+  t.musicbrainz_recording_id = text(q, 19);
+  return t;
+}
+
+constexpr const char* kActivityColumns =
+    "ac.id, ac.user_id, u.username, ac.action, ac.entity_type, ac.entity_id, ac.details, "
+    "ac.created_at";
+
+Activity read_activity(const SQLite::Statement& q) {
+  Activity a;
+  a.id = q.getColumn(0).getInt64();
+  if (!q.getColumn(1).isNull()) a.user_id = q.getColumn(1).getInt64();
+  a.username = text(q, 2);
+  a.action = text(q, 3);
+  a.entity_type = text(q, 4);
+  a.entity_id = q.getColumn(5).getInt64();
+  a.details_json = text(q, 6);
+  a.created_at = text(q, 7);
+  return a;
+}
+
+// ---------------------------------------------------------------------------
+// Repositories. Each borrows the session's connection.
+
+class SqliteUserRepository final : public UserRepository {
+ public:
+  explicit SqliteUserRepository(SQLite::Database& db) : db_(db) {}
+
+  User create(const std::string& username, const std::string& password_hash,
+              bool is_admin) override {
+    SQLite::Statement q(db_, std::string("INSERT INTO users (username, password_hash, is_admin) "
+                                         "VALUES (?, ?, ?) RETURNING ") +
+                                 kUserColumns);
+    q.bind(1, username);
+    q.bind(2, password_hash);
+    q.bind(3, is_admin ? 1 : 0);
+    try {
+      q.executeStep();
+    } catch (const SQLite::Exception& e) {
+      if (is_unique_violation(e)) throw taken(username);
+      throw;
+    }
+    return read_user(q);
+  }
+
+  std::optional<User> find_by_id(int64_t id) override {
+    SQLite::Statement q(db_, std::string("SELECT ") + kUserColumns + " FROM users WHERE id = ?");
+    q.bind(1, id);
+    if (!q.executeStep()) return std::nullopt;
+    return read_user(q);
+  }
+
+  std::optional<User> find_by_name(const std::string& username) override {
+    // The column's NOCASE collation makes this lookup case-insensitive too.
+    SQLite::Statement q(db_,
+                        std::string("SELECT ") + kUserColumns + " FROM users WHERE username = ?");
+    q.bind(1, username);
+    if (!q.executeStep()) return std::nullopt;
+    return read_user(q);
+  }
+
+  std::vector<User> list() override {
+    SQLite::Statement q(db_, std::string("SELECT ") + kUserColumns + " FROM users ORDER BY id");
+    std::vector<User> out;
+    while (q.executeStep()) out.push_back(read_user(q));
+    return out;
+  }
+
+  int64_t count() override {
+    SQLite::Statement q(db_, "SELECT COUNT(*) FROM users");
+    return count_of(q);
+  }
+
+  int64_t count_admins() override {
+    SQLite::Statement q(db_, "SELECT COUNT(*) FROM users WHERE is_admin = 1");
+    return count_of(q);
+  }
+
+  bool update_password(int64_t id, const std::string& password_hash) override {
+    SQLite::Statement q(db_, "UPDATE users SET password_hash = ? WHERE id = ?");
+    q.bind(1, password_hash);
+    q.bind(2, id);
+    return q.exec() > 0;
+  }
+
+  bool update_admin(int64_t id, bool is_admin) override {
+    SQLite::Statement q(db_, "UPDATE users SET is_admin = ? WHERE id = ?");
+    q.bind(1, is_admin ? 1 : 0);
+    q.bind(2, id);
+    return q.exec() > 0;
+  }
+
+  bool update_username(int64_t id, const std::string& username) override {
+    SQLite::Statement q(db_, "UPDATE users SET username = ? WHERE id = ?");
+    q.bind(1, username);
+    q.bind(2, id);
+    try {
+      return q.exec() > 0;
+    } catch (const SQLite::Exception& e) {
+      if (is_unique_violation(e)) throw taken(username);
+      throw;
+    }
+  }
+
+  bool remove(int64_t id) override {
+    SQLite::Statement q(db_, "DELETE FROM users WHERE id = ?");
+    q.bind(1, id);
+    return q.exec() > 0;
+  }
+
+ private:
+  static ApiError taken(const std::string& username) {
+    return ApiError::conflict("Username '" + username + "' is already taken");
+  }
+
+  SQLite::Database& db_;
+};
+
+class SqliteLibraryRepository final : public LibraryRepository {
+ public:
+  explicit SqliteLibraryRepository(SQLite::Database& db) : db_(db) {}
+
+  Artist create_artist(const Artist& artist) override {
+    Artist out = artist;
+    // An empty key would make every unnamed artist collide on the unique index.
+    if (out.normalized_name.empty()) out.normalized_name = normalize_name(out.name);
+    SQLite::Statement q(db_,
+                        "INSERT INTO artists (name, sort_name, normalized_name, path, "
+                        "musicbrainz_id) VALUES (?, ?, ?, ?, ?) RETURNING id");
+    q.bind(1, out.name);
+    q.bind(2, out.sort_name);
+    q.bind(3, out.normalized_name);
+    q.bind(4, out.path);
+    bind_text_or_null(q, 5, out.musicbrainz_id);
+    try {
+      q.executeStep();
+    } catch (const SQLite::Exception& e) {
+      if (is_unique_violation(e)) {
+        throw ApiError::conflict("Artist '" + out.name + "' already exists");
+      }
+      throw;
+    }
+    out.id = q.getColumn(0).getInt64();
+    out.album_count = 0;
+    return out;
+  }
+
+  Album create_album(const Album& album) override {
+    std::string normalized =
+        album.normalized_title.empty() ? normalize_name(album.title) : album.normalized_title;
+    SQLite::Statement q(db_,
+                        "INSERT INTO albums (artist_id, title, normalized_title, year, path, "
+                        "disc_count, total_tracks, available_tracks, musicbrainz_release_id, "
+                        "source, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+    q.bind(1, album.artist_id);
+    q.bind(2, album.title);
+    q.bind(3, normalized);
+    bind_int_or_null(q, 4, album.year);
+    q.bind(5, album.path);
+    q.bind(6, album.disc_count);
+    q.bind(7, album.total_tracks);
+    q.bind(8, album.available_tracks);
+    bind_text_or_null(q, 9, album.musicbrainz_release_id);
+    q.bind(10, album.source);
+    q.bind(11, album.status);
+    try {
+      q.executeStep();
+    } catch (const SQLite::Exception& e) {
+      if (is_unique_violation(e)) {
+        throw ApiError::conflict("Album '" + album.title + "' already exists for this artist");
+      }
+      if (is_foreign_key_violation(e)) {
+        throw ApiError::not_found("Artist " + std::to_string(album.artist_id) + " not found");
+      }
+      throw;
+    }
+    int64_t id = q.getColumn(0).getInt64();
+    q.reset();  // completes the insert before the read below
+    // Re-read so created_at and artist_name are filled like any other read.
+    return *find_album(id);
+  }
+
+  Track create_track(const Track& track) override {
+    Track out = track;
+    if (out.normalized_title.empty()) out.normalized_title = normalize_name(out.title);
+    SQLite::Statement q(
+        db_,
+        "INSERT INTO tracks (album_id, disc, number, title, normalized_title, duration_ms, path, "
+        "format, lossless, sample_rate, bit_depth, bitrate, channels, file_size, sha256, "
+        "checksum_verified_at, source, source_url, musicbrainz_recording_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+    q.bind(1, out.album_id);
+    q.bind(2, out.disc);
+    q.bind(3, out.number);
+    q.bind(4, out.title);
+    q.bind(5, out.normalized_title);
+    q.bind(6, out.duration_ms);
+    q.bind(7, out.path);
+    q.bind(8, out.format);
+    q.bind(9, out.lossless ? 1 : 0);
+    q.bind(10, out.sample_rate);
+    q.bind(11, out.bit_depth);
+    q.bind(12, out.bitrate);
+    q.bind(13, out.channels);
+    q.bind(14, out.file_size);
+    q.bind(15, out.sha256);
+    bind_text_or_null(q, 16, out.checksum_verified_at);
+    q.bind(17, out.source);
+    q.bind(18, out.source_url);
+    bind_text_or_null(q, 19, out.musicbrainz_recording_id);
+    try {
+      q.executeStep();
+    } catch (const SQLite::Exception& e) {
+      if (is_unique_violation(e)) {
+        throw ApiError::conflict("Track " + std::to_string(out.disc) + "-" +
+                                 std::to_string(out.number) + " already exists on album " +
+                                 std::to_string(out.album_id));
+      }
+      if (is_foreign_key_violation(e)) {
+        throw ApiError::not_found("Album " + std::to_string(out.album_id) + " not found");
+      }
+      throw;
+    }
+    out.id = q.getColumn(0).getInt64();
+    return out;
+  }
+
+  PageResult<Artist> list_artists(const std::string& query, Page page) override {
+    std::string where = query.empty() ? "" : " WHERE instr(ar.normalized_name, ?1) > 0";
+    PageResult<Artist> out;
+    {
+      SQLite::Statement q(db_, "SELECT COUNT(*) FROM artists ar" + where);
+      if (!query.empty()) q.bind(1, query);
+      out.total = count_of(q);
+    }
+    SQLite::Statement q(db_, std::string("SELECT ") + kArtistColumns + " FROM artists ar" + where +
+                                 " ORDER BY ar.normalized_name, ar.id LIMIT ?2 OFFSET ?3");
+    if (!query.empty()) q.bind(1, query);
+    q.bind(2, safe_limit(page));
+    q.bind(3, safe_offset(page));
+    while (q.executeStep()) out.items.push_back(read_artist(q));
+    return out;
+  }
+
+  std::optional<Artist> find_artist(int64_t id) override {
+    SQLite::Statement q(
+        db_, std::string("SELECT ") + kArtistColumns + " FROM artists ar WHERE ar.id = ?");
+    q.bind(1, id);
+    if (!q.executeStep()) return std::nullopt;
+    return read_artist(q);
+  }
+
+  PageResult<Album> list_albums(int64_t artist_id, const std::string& query, Page page) override {
+    // Built per call rather than "(?1 = 0 OR ...)" so the planner can use the
+    // artist index when filtering by artist. instr() needs no LIKE escaping.
+    std::string where;
+    if (artist_id != 0) where += " AND a.artist_id = ?1";
+    if (!query.empty()) {
+      where += " AND (instr(a.normalized_title, ?2) > 0 OR instr(ar.normalized_name, ?2) > 0)";
+    }
+    if (!where.empty()) where = " WHERE" + where.substr(4);
+    const std::string from = " FROM albums a JOIN artists ar ON ar.id = a.artist_id" + where;
+    auto bind_filters = [&](SQLite::Statement& q) {
+      if (artist_id != 0) q.bind(1, artist_id);
+      if (!query.empty()) q.bind(2, query);
+    };
+
+    PageResult<Album> out;
+    {
+      SQLite::Statement q(db_, "SELECT COUNT(*)" + from);
+      bind_filters(q);
+      out.total = count_of(q);
+    }
+    SQLite::Statement q(db_, std::string("SELECT ") + kAlbumColumns + from +
+                                 " ORDER BY ar.normalized_name, a.normalized_title, a.year, a.id"
+                                 " LIMIT ?3 OFFSET ?4");
+    bind_filters(q);
+    q.bind(3, safe_limit(page));
+    q.bind(4, safe_offset(page));
+    while (q.executeStep()) out.items.push_back(read_album(q));
+    return out;
+  }
+
+  std::optional<Album> find_album(int64_t id) override {
+    SQLite::Statement q(db_, std::string("SELECT ") + kAlbumColumns +
+                                 " FROM albums a JOIN artists ar ON ar.id = a.artist_id"
+                                 " WHERE a.id = ?");
+    q.bind(1, id);
+    if (!q.executeStep()) return std::nullopt;
+    return read_album(q);
+  }
+
+  std::vector<Track> album_tracks(int64_t album_id) override {
+    SQLite::Statement q(db_, std::string("SELECT ") + kTrackColumns +
+                                 " FROM tracks t WHERE t.album_id = ? ORDER BY t.disc, t.number");
+    q.bind(1, album_id);
+    std::vector<Track> out;
+    while (q.executeStep()) out.push_back(read_track(q));
+    return out;
+  }
+
+  std::optional<Track> find_track(int64_t id) override {
+    SQLite::Statement q(db_,
+                        std::string("SELECT ") + kTrackColumns + " FROM tracks t WHERE t.id = ?");
+    q.bind(1, id);
+    if (!q.executeStep()) return std::nullopt;
+    return read_track(q);
+  }
+
+  PageResult<Track> search_tracks(const std::string& query, Page page) override {
+    std::string where = query.empty() ? "" : " WHERE instr(t.normalized_title, ?1) > 0";
+    PageResult<Track> out;
+    {
+      SQLite::Statement q(db_, "SELECT COUNT(*) FROM tracks t" + where);
+      if (!query.empty()) q.bind(1, query);
+      out.total = count_of(q);
+    }
+    SQLite::Statement q(db_, std::string("SELECT ") + kTrackColumns + " FROM tracks t" + where +
+                                 " ORDER BY t.normalized_title, t.id LIMIT ?2 OFFSET ?3");
+    if (!query.empty()) q.bind(1, query);
+    q.bind(2, safe_limit(page));
+    q.bind(3, safe_offset(page));
+    while (q.executeStep()) out.items.push_back(read_track(q));
+    return out;
+  }
+
+  bool heart_album(int64_t user_id, int64_t album_id) override {
+    // OR IGNORE covers the primary key only; a missing user or album still
+    // fails the foreign key, which is what tells us it is missing.
+    return change(
+        "INSERT OR IGNORE INTO album_hearts (user_id, album_id) VALUES (?, ?)", user_id, album_id,
+        "Album");
+  }
+
+  bool unheart_album(int64_t user_id, int64_t album_id) override {
+    return change("DELETE FROM album_hearts WHERE user_id = ? AND album_id = ?", user_id,
+                  album_id, "Album");
+  }
+
+  bool heart_track(int64_t user_id, int64_t track_id) override {
+    return change("INSERT OR IGNORE INTO track_hearts (user_id, track_id) VALUES (?, ?)",
+                  user_id, track_id, "Track");
+  }
+
+  bool unheart_track(int64_t user_id, int64_t track_id) override {
+    return change("DELETE FROM track_hearts WHERE user_id = ? AND track_id = ?", user_id,
+                  track_id, "Track");
+  }
+
+  bool is_album_hearted(int64_t user_id, int64_t album_id) override {
+    SQLite::Statement q(db_, "SELECT 1 FROM album_hearts WHERE user_id = ? AND album_id = ?");
+    q.bind(1, user_id);
+    q.bind(2, album_id);
+    return q.executeStep();
+  }
+
+  std::vector<int64_t> hearted_track_ids(int64_t user_id, int64_t album_id) override {
+    SQLite::Statement q(db_,
+                        "SELECT t.id FROM track_hearts h JOIN tracks t ON t.id = h.track_id "
+                        "WHERE h.user_id = ? AND t.album_id = ? ORDER BY t.disc, t.number");
+    q.bind(1, user_id);
+    q.bind(2, album_id);
+    std::vector<int64_t> out;
+    while (q.executeStep()) out.push_back(q.getColumn(0).getInt64());
+    return out;
+  }
+
+  bool all_tracks_hearted(int64_t user_id, int64_t album_id) override {
+    SQLite::Statement q(db_,
+                        "SELECT COUNT(*), COUNT(h.track_id) FROM tracks t "
+                        "LEFT JOIN track_hearts h ON h.track_id = t.id AND h.user_id = ?1 "
+                        "WHERE t.album_id = ?2");
+    q.bind(1, user_id);
+    q.bind(2, album_id);
+    q.executeStep();
+    int64_t tracks = q.getColumn(0).getInt64();
+    int64_t hearted = q.getColumn(1).getInt64();
+    return tracks > 0 && hearted == tracks;
+  }
+
+  PageResult<Album> hearted_albums(int64_t user_id, Page page) override {
+    PageResult<Album> out;
+    {
+      SQLite::Statement q(db_, "SELECT COUNT(*) FROM album_hearts WHERE user_id = ?");
+      q.bind(1, user_id);
+      out.total = count_of(q);
+    }
+    // Newest heart first; rowid breaks ties within one millisecond.
+    SQLite::Statement q(db_, std::string("SELECT ") + kAlbumColumns +
+                                 " FROM album_hearts h JOIN albums a ON a.id = h.album_id"
+                                 " JOIN artists ar ON ar.id = a.artist_id WHERE h.user_id = ?"
+                                 " ORDER BY h.created_at DESC, h.rowid DESC LIMIT ? OFFSET ?");
+    q.bind(1, user_id);
+    q.bind(2, safe_limit(page));
+    q.bind(3, safe_offset(page));
+    while (q.executeStep()) out.items.push_back(read_album(q));
+    return out;
+  }
+
+  PageResult<Track> hearted_tracks(int64_t user_id, Page page) override {
+    PageResult<Track> out;
+    {
+      SQLite::Statement q(db_, "SELECT COUNT(*) FROM track_hearts WHERE user_id = ?");
+      q.bind(1, user_id);
+      out.total = count_of(q);
+    }
+    SQLite::Statement q(db_, std::string("SELECT ") + kTrackColumns +
+                                 " FROM track_hearts h JOIN tracks t ON t.id = h.track_id"
+                                 " WHERE h.user_id = ?"
+                                 " ORDER BY h.created_at DESC, h.rowid DESC LIMIT ? OFFSET ?");
+    q.bind(1, user_id);
+    q.bind(2, safe_limit(page));
+    q.bind(3, safe_offset(page));
+    while (q.executeStep()) out.items.push_back(read_track(q));
+    return out;
+  }
+
+ private:
+  // Runs a heart insert/delete; true when a row changed.
+  bool change(const char* sql, int64_t user_id, int64_t entity_id, const char* entity) {
+    SQLite::Statement q(db_, sql);
+    q.bind(1, user_id);
+    q.bind(2, entity_id);
+    try {
+      return q.exec() > 0;
+    } catch (const SQLite::Exception& e) {
+      if (is_foreign_key_violation(e)) {
+        throw ApiError::not_found(std::string(entity) + " " + std::to_string(entity_id) +
+                                  " or user " + std::to_string(user_id) + " not found");
+      }
+      throw;
+    }
+  }
+
+  SQLite::Database& db_;
+};
+
+class SqliteActivityRepository final : public ActivityRepository {
+ public:
+  explicit SqliteActivityRepository(SQLite::Database& db) : db_(db) {}
+
+  Activity insert(const Activity& activity) override {
+    SQLite::Statement q(db_,
+                        "INSERT INTO activity (user_id, action, entity_type, entity_id, details) "
+                        "VALUES (?, ?, ?, ?, ?) RETURNING id");
+    if (activity.user_id) {
+      q.bind(1, *activity.user_id);
+    } else {
+      q.bind(1);
+    }
+    q.bind(2, activity.action);
+    q.bind(3, activity.entity_type);
+    q.bind(4, activity.entity_id);
+    q.bind(5, activity.details_json.empty() ? std::string("{}") : activity.details_json);
+    try {
+      q.executeStep();
+    } catch (const SQLite::Exception& e) {
+      if (is_foreign_key_violation(e)) {
+        throw ApiError::not_found("User " + std::to_string(*activity.user_id) + " not found");
+      }
+      throw;
+    }
+    int64_t id = q.getColumn(0).getInt64();
+    q.reset();
+    // Re-read for created_at and username, exactly as list() reports them.
+    SQLite::Statement r(db_, std::string("SELECT ") + kActivityColumns +
+                                 " FROM activity ac LEFT JOIN users u ON u.id = ac.user_id"
+                                 " WHERE ac.id = ?");
+    r.bind(1, id);
+    r.executeStep();
+    return read_activity(r);
+  }
+
+  std::vector<Activity> list(int64_t limit, int64_t before_id) override {
+    SQLite::Statement q(db_, std::string("SELECT ") + kActivityColumns +
+                                 " FROM activity ac LEFT JOIN users u ON u.id = ac.user_id" +
+                                 (before_id > 0 ? " WHERE ac.id < ?2" : "") +
+                                 " ORDER BY ac.id DESC LIMIT ?1");
+    q.bind(1, limit < 0 ? int64_t{0} : limit);
+    if (before_id > 0) q.bind(2, before_id);
+    std::vector<Activity> out;
+    while (q.executeStep()) out.push_back(read_activity(q));
+    return out;
+  }
+
+ private:
+  SQLite::Database& db_;
+};
+
+class SqliteMetaRepository final : public MetaRepository {
+ public:
+  explicit SqliteMetaRepository(SQLite::Database& db) : db_(db) {}
+
+  std::optional<std::string> get(const std::string& key) override {
+    SQLite::Statement q(db_, "SELECT value FROM meta WHERE key = ?");
+    q.bind(1, key);
+    if (!q.executeStep()) return std::nullopt;
+    return text(q, 0);
+  }
+
+  void put(const std::string& key, const std::string& value) override {
+    SQLite::Statement q(db_,
+                        "INSERT INTO meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    q.bind(1, key);
+    q.bind(2, value);
+    q.exec();
+  }
+
+ private:
+  SQLite::Database& db_;
+};
+
+// ---------------------------------------------------------------------------
+// Session and store
+
+class SqliteSession final : public StoreSession {
+ public:
+  SqliteSession(Lease lease, bool write)
+      : lease_(std::move(lease)),
+        write_(write),
+        users_(lease_.db()),
+        library_(lease_.db()),
+        activity_(lease_.db()),
+        meta_(lease_.db()) {
+    // IMMEDIATE takes the write lock now, under the busy timeout, instead of
+    // failing with SQLITE_BUSY when a read later upgrades to a write.
+    if (write_) lease_.db().exec("BEGIN IMMEDIATE");
+  }
+
+  ~SqliteSession() override {
+    if (!write_ || committed_) return;
+    // Errors such as disk full may already have ended the transaction.
+    if (sqlite3_get_autocommit(lease_.db().getHandle()) != 0) return;
+    try {
+      lease_.db().exec("ROLLBACK");
+    } catch (const SQLite::Exception&) {
+      // The pool drops a connection still inside a transaction.
+    }
+  }
+
+  UserRepository& users() override { return users_; }
+  LibraryRepository& library() override { return library_; }
+  ActivityRepository& activity() override { return activity_; }
+  MetaRepository& meta() override { return meta_; }
+
+  void commit() override {
+    if (!write_ || committed_) return;
+    lease_.db().exec("COMMIT");
+    committed_ = true;
+  }
+
+ private:
+  Lease lease_;
+  const bool write_;
+  bool committed_ = false;
+  SqliteUserRepository users_;
+  SqliteLibraryRepository library_;
+  SqliteActivityRepository activity_;
+  SqliteMetaRepository meta_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const std::string& path) : pool_(path) {
+    // Open one connection now so a bad path fails at startup, not at the
+    // first request; it goes back to the pool for reuse.
+    pool_.acquire();
+  }
+
+  int migrate() override {
+    Lease lease = pool_.acquire();
+    return apply_migrations(lease.db());
+  }
+
+  int schema_version() override {
+    Lease lease = pool_.acquire();
+    return applied_schema_version(lease.db());
+  }
+
+  int latest_schema_version() const override { return latest_sqlite_schema_version(); }
+
+  bool ping() override {
+    try {
+      Lease lease = pool_.acquire();
+      return lease.db().execAndGet("SELECT 1").getInt() == 1;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  std::unique_ptr<StoreSession> open_session(bool write) override {
+    return std::make_unique<SqliteSession>(pool_.acquire(), write);
+  }
+
+ private:
+  ConnectionPool pool_;
+};
+
+// Maps a store URL to a filesystem path; see open_store() in store.h.
+std::string sqlite_path_from_url(const std::string& url) {
+  constexpr std::string_view kSqlitePrefix = "sqlite://";
+  std::string path;
+  if (url.rfind(kSqlitePrefix, 0) == 0) {
+    // "sqlite:///abs" leaves "/abs"; "sqlite://rel" leaves "rel".
+    path = url.substr(kSqlitePrefix.size());
+  } else if (auto scheme_end = url.find("://"); scheme_end != std::string::npos) {
+    throw std::runtime_error("Unsupported database URL scheme '" + url.substr(0, scheme_end) +
+                             "' in '" + url + "'; only sqlite:// is supported for now");
+  } else {
+    path = url;
+  }
+  if (path.empty()) throw std::runtime_error("Database URL '" + url + "' names no file");
+  if (path == ":memory:" || path.rfind("file:", 0) == 0) {
+    // Each pooled connection would see its own private database.
+    throw std::runtime_error("Database URL '" + url + "' is not supported; use a file path");
+  }
+  return path;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_store(const std::string& url) {
+  std::string path = sqlite_path_from_url(url);
+  try {
+    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    return std::make_unique<SqliteStore>(path);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("Cannot open database '" + path + "': " + e.what());
+  }
+}
+
+}  // namespace barbossa

@@ -1,0 +1,213 @@
+// Store: the one door to persistent state. Repositories are reached through a
+// StoreSession, which is one database connection leased for the caller's
+// scope; a write session is one transaction that commits only when asked, so
+// an exception anywhere rolls everything back. SQLite is the embedded backend;
+// PostgreSQL implements the same interfaces later.
+//
+// Thread-safety: a Store is shared by all threads; a StoreSession belongs to
+// the thread that opened it and must not outlive its scope.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace barbossa {
+
+struct User {
+  int64_t id = 0;
+  std::string username;
+  std::string password_hash;
+  bool is_admin = false;
+  std::string created_at;
+};
+
+struct Artist {
+  int64_t id = 0;
+  std::string name;
+  std::string sort_name;
+  std::string normalized_name;
+  std::string path;
+  std::string musicbrainz_id;
+  int64_t album_count = 0;  // filled by reads
+};
+
+struct Album {
+  int64_t id = 0;
+  int64_t artist_id = 0;
+  std::string artist_name;  // filled by reads
+  std::string title;
+  std::string normalized_title;
+  int year = 0;  // 0: unknown
+  std::string path;
+  int disc_count = 1;
+  int total_tracks = 0;
+  int available_tracks = 0;
+  std::string musicbrainz_release_id;
+  std::string source;
+  std::string status = "available";
+  std::string created_at;
+};
+
+struct Track {
+  int64_t id = 0;
+  int64_t album_id = 0;
+  int disc = 1;
+  int number = 0;
+  std::string title;
+  std::string normalized_title;
+  int64_t duration_ms = 0;
+  std::string path;
+  std::string format;
+  bool lossless = false;
+  int sample_rate = 0;
+  int bit_depth = 0;
+  int bitrate = 0;  // kbit/s
+  int channels = 0;
+  int64_t file_size = 0;
+  std::string sha256;
+  std::string checksum_verified_at;
+  std::string source;
+  std::string source_url;
+  std::string musicbrainz_recording_id;
+};
+
+struct Activity {
+  int64_t id = 0;
+  std::optional<int64_t> user_id;
+  std::string username;  // filled by reads (empty for system activity)
+  std::string action;
+  std::string entity_type;
+  int64_t entity_id = 0;
+  std::string details_json = "{}";
+  std::string created_at;
+};
+
+struct Page {
+  int64_t limit = 50;
+  int64_t offset = 0;
+};
+
+template <typename T>
+struct PageResult {
+  std::vector<T> items;
+  int64_t total = 0;
+};
+
+class UserRepository {
+ public:
+  virtual ~UserRepository() = default;
+  // Throws ApiError 409 when the username is taken (case-insensitive).
+  virtual User create(const std::string& username, const std::string& password_hash,
+                      bool is_admin) = 0;
+  virtual std::optional<User> find_by_id(int64_t id) = 0;
+  virtual std::optional<User> find_by_name(const std::string& username) = 0;
+  virtual std::vector<User> list() = 0;
+  virtual int64_t count() = 0;
+  virtual int64_t count_admins() = 0;
+  // Each returns false when the user does not exist.
+  virtual bool update_password(int64_t id, const std::string& password_hash) = 0;
+  virtual bool update_admin(int64_t id, bool is_admin) = 0;
+  virtual bool update_username(int64_t id, const std::string& username) = 0;  // 409 on clash
+  virtual bool remove(int64_t id) = 0;
+};
+
+class LibraryRepository {
+ public:
+  virtual ~LibraryRepository() = default;
+  // Creation is for the importer, tests and bench tooling.
+  virtual Artist create_artist(const Artist& artist) = 0;
+  virtual Album create_album(const Album& album) = 0;  // 409 on (artist, title, mbid) clash
+  virtual Track create_track(const Track& track) = 0;  // 409 on (album, disc, number) clash
+
+  virtual PageResult<Artist> list_artists(const std::string& query, Page page) = 0;
+  virtual std::optional<Artist> find_artist(int64_t id) = 0;
+  // artist_id 0: all artists. query: folded substring matched against
+  // normalized artist and album names.
+  virtual PageResult<Album> list_albums(int64_t artist_id, const std::string& query, Page page) = 0;
+  virtual std::optional<Album> find_album(int64_t id) = 0;
+  virtual std::vector<Track> album_tracks(int64_t album_id) = 0;
+  virtual std::optional<Track> find_track(int64_t id) = 0;
+  virtual PageResult<Track> search_tracks(const std::string& query, Page page) = 0;
+
+  // Hearts. Return true when the row is new (or was removed), false when the
+  // call changed nothing; idempotence is decided by the database.
+  virtual bool heart_album(int64_t user_id, int64_t album_id) = 0;
+  virtual bool unheart_album(int64_t user_id, int64_t album_id) = 0;
+  virtual bool heart_track(int64_t user_id, int64_t track_id) = 0;
+  virtual bool unheart_track(int64_t user_id, int64_t track_id) = 0;
+  virtual bool is_album_hearted(int64_t user_id, int64_t album_id) = 0;
+  virtual std::vector<int64_t> hearted_track_ids(int64_t user_id, int64_t album_id) = 0;
+  virtual bool all_tracks_hearted(int64_t user_id, int64_t album_id) = 0;
+  virtual PageResult<Album> hearted_albums(int64_t user_id, Page page) = 0;
+  virtual PageResult<Track> hearted_tracks(int64_t user_id, Page page) = 0;
+};
+
+class ActivityRepository {
+ public:
+  virtual ~ActivityRepository() = default;
+  virtual Activity insert(const Activity& activity) = 0;  // returns it with id and created_at
+  // Newest first; before_id 0 means from the newest.
+  virtual std::vector<Activity> list(int64_t limit, int64_t before_id) = 0;
+};
+
+// Small key/value rows for install-wide state (event sequence high water, ...).
+class MetaRepository {
+ public:
+  virtual ~MetaRepository() = default;
+  virtual std::optional<std::string> get(const std::string& key) = 0;
+  virtual void put(const std::string& key, const std::string& value) = 0;
+};
+
+class StoreSession {
+ public:
+  virtual ~StoreSession() = default;  // rolls back an uncommitted write session
+  virtual UserRepository& users() = 0;
+  virtual LibraryRepository& library() = 0;
+  virtual ActivityRepository& activity() = 0;
+  virtual MetaRepository& meta() = 0;
+  virtual void commit() = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Applies every pending numbered migration; safe to call at each start.
+  // Returns the number of migrations applied.
+  virtual int migrate() = 0;
+  virtual int schema_version() = 0;
+  virtual int latest_schema_version() const = 0;
+  // Cheap liveness probe for health reporting.
+  virtual bool ping() = 0;
+
+  virtual std::unique_ptr<StoreSession> open_session(bool write) = 0;
+
+  template <typename F>
+  auto read(F&& f) {
+    auto session = open_session(false);
+    return f(*session);
+  }
+
+  template <typename F>
+  auto write(F&& f) {
+    auto session = open_session(true);
+    if constexpr (std::is_void_v<decltype(f(*session))>) {
+      f(*session);
+      session->commit();
+    } else {
+      auto result = f(*session);
+      session->commit();
+      return result;
+    }
+  }
+};
+
+// url: "sqlite:///abs/path.db", "sqlite://relative.db" or a bare path.
+// Throws std::runtime_error for an unsupported scheme or an unopenable file.
+std::unique_ptr<Store> open_store(const std::string& url);
+
+}  // namespace barbossa

@@ -1,0 +1,734 @@
+// Exercises the SQLite store against real database files in a temp dir.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/error.h"
+#include "core/normalize.h"
+#include "store/migrations.h"
+#include "store/store.h"
+
+namespace barbossa {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("barbossa-store-test-" + std::to_string(::getpid()) + "-" +
+             std::to_string(counter.fetch_add(1)));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+bool is_iso8601_ms_utc(const std::string& s) {
+  static const std::regex re(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$)");
+  return std::regex_match(s, re);
+}
+
+// Runs f and returns the ApiError status it throws, or 0 when none.
+template <typename F>
+int api_status(F&& f) {
+  try {
+    f();
+  } catch (const ApiError& e) {
+    return e.status();
+  }
+  return 0;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = open_store("sqlite://" + (dir_.path() / "db" / "barbossa.db").string());
+    store_->migrate();
+  }
+
+  Artist make_artist(const std::string& name) {
+    Artist a;
+    a.name = name;
+    a.sort_name = name;
+    a.normalized_name = normalize_name(name);
+    return store_->write([&](StoreSession& s) { return s.library().create_artist(a); });
+  }
+
+  Album make_album(int64_t artist_id, const std::string& title, const std::string& mbid = "") {
+    Album a;
+    a.artist_id = artist_id;
+    a.title = title;
+    a.normalized_title = normalize_name(title);
+    a.year = 1999;
+    a.musicbrainz_release_id = mbid;
+    return store_->write([&](StoreSession& s) { return s.library().create_album(a); });
+  }
+
+  Track make_track(int64_t album_id, int number, const std::string& title, int disc = 1) {
+    Track t;
+    t.album_id = album_id;
+    t.disc = disc;
+    t.number = number;
+    t.title = title;
+    t.normalized_title = normalize_name(title);
+    t.duration_ms = 180000;
+    t.format = "flac";
+    t.lossless = true;
+    t.sample_rate = 44100;
+    t.bit_depth = 16;
+    t.channels = 2;
+    return store_->write([&](StoreSession& s) { return s.library().create_track(t); });
+  }
+
+  User make_user(const std::string& name, bool admin = false) {
+    return store_->write([&](StoreSession& s) { return s.users().create(name, "hash", admin); });
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+// --- Opening and migrations ------------------------------------------------
+
+TEST(StoreOpenTest, MigrateIsIdempotentAcrossReopen) {
+  TempDir dir;
+  std::string url = "sqlite://" + (dir.path() / "a.db").string();
+  {
+    auto store = open_store(url);
+    EXPECT_EQ(store->schema_version(), 0);
+    EXPECT_EQ(store->migrate(), static_cast<int>(sqlite_migrations().size()));
+    EXPECT_EQ(store->schema_version(), store->latest_schema_version());
+    EXPECT_EQ(store->migrate(), 0);
+    EXPECT_EQ(store->schema_version(), store->latest_schema_version());
+  }
+  auto reopened = open_store(url);
+  EXPECT_EQ(reopened->schema_version(), reopened->latest_schema_version());
+  EXPECT_EQ(reopened->migrate(), 0);
+}
+
+TEST(StoreOpenTest, MigrationVersionsStrictlyIncrease) {
+  const auto& all = sqlite_migrations();
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.front().version, 1);
+  for (size_t i = 1; i < all.size(); ++i) EXPECT_GT(all[i].version, all[i - 1].version);
+  EXPECT_EQ(latest_sqlite_schema_version(), all.back().version);
+}
+
+TEST(StoreOpenTest, AbsoluteUrlCreatesParentDirectories) {
+  TempDir dir;
+  fs::path db = dir.path() / "nested" / "deeper" / "x.db";
+  auto store = open_store("sqlite://" + db.string());  // "sqlite:///abs/..."
+  EXPECT_TRUE(fs::exists(db));
+  EXPECT_TRUE(store->ping());
+}
+
+TEST(StoreOpenTest, BarePathWorks) {
+  TempDir dir;
+  fs::path db = dir.path() / "sub" / "bare.db";
+  auto store = open_store(db.string());
+  EXPECT_TRUE(fs::exists(db));
+  EXPECT_EQ(store->migrate(), store->latest_schema_version());
+}
+
+TEST(StoreOpenTest, RelativeUrlIsRelativeToWorkingDirectory) {
+  TempDir dir;
+  fs::path old_cwd = fs::current_path();
+  fs::current_path(dir.path());
+  {
+    auto store = open_store("sqlite://data/rel.db");
+    EXPECT_TRUE(store->ping());
+  }
+  fs::current_path(old_cwd);
+  EXPECT_TRUE(fs::exists(dir.path() / "data" / "rel.db"));
+}
+
+TEST(StoreOpenTest, UnsupportedSchemeThrows) {
+  try {
+    open_store("postgresql://user@localhost/barbossa");
+    FAIL() << "expected std::runtime_error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("postgresql"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(open_store("mysql://x"), std::runtime_error);
+  EXPECT_THROW(open_store("sqlite://"), std::runtime_error);
+  EXPECT_THROW(open_store(":memory:"), std::runtime_error);
+}
+
+TEST(StoreOpenTest, UnopenableFileThrows) {
+  TempDir dir;
+  // A directory where the database file should be cannot be opened.
+  fs::create_directories(dir.path() / "isdir.db");
+  EXPECT_THROW(open_store((dir.path() / "isdir.db").string()), std::runtime_error);
+}
+
+TEST_F(StoreTest, PingAndConnectionPragmas) {
+  EXPECT_TRUE(store_->ping());
+  EXPECT_TRUE(fs::exists(dir_.path() / "db" / "barbossa.db-wal"));
+  EXPECT_EQ(store_->latest_schema_version(), latest_sqlite_schema_version());
+}
+
+// --- Users -----------------------------------------------------------------
+
+TEST_F(StoreTest, UserCrud) {
+  User alice = make_user("Alice", true);
+  EXPECT_GT(alice.id, 0);
+  EXPECT_EQ(alice.username, "Alice");
+  EXPECT_TRUE(alice.is_admin);
+  EXPECT_TRUE(is_iso8601_ms_utc(alice.created_at)) << alice.created_at;
+  User bob = make_user("bob");
+
+  store_->read([&](StoreSession& s) {
+    auto found = s.users().find_by_id(alice.id);
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->username, "Alice");
+    EXPECT_EQ(found->password_hash, "hash");
+    EXPECT_EQ(found->created_at, alice.created_at);
+    auto by_name = s.users().find_by_name("ALICE");
+    ASSERT_TRUE(by_name);
+    EXPECT_EQ(by_name->id, alice.id);
+    EXPECT_FALSE(s.users().find_by_id(9999));
+    EXPECT_FALSE(s.users().find_by_name("carol"));
+    EXPECT_EQ(s.users().count(), 2);
+    EXPECT_EQ(s.users().count_admins(), 1);
+    auto all = s.users().list();
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].id, alice.id);
+    EXPECT_EQ(all[1].id, bob.id);
+  });
+
+  store_->write([&](StoreSession& s) {
+    EXPECT_TRUE(s.users().update_password(bob.id, "new-hash"));
+    EXPECT_TRUE(s.users().update_admin(bob.id, true));
+    EXPECT_TRUE(s.users().update_username(bob.id, "Robert"));
+    EXPECT_FALSE(s.users().update_password(9999, "x"));
+    EXPECT_FALSE(s.users().update_admin(9999, true));
+    EXPECT_FALSE(s.users().update_username(9999, "ghost"));
+  });
+  store_->read([&](StoreSession& s) {
+    auto robert = s.users().find_by_id(bob.id);
+    ASSERT_TRUE(robert);
+    EXPECT_EQ(robert->username, "Robert");
+    EXPECT_EQ(robert->password_hash, "new-hash");
+    EXPECT_TRUE(robert->is_admin);
+    EXPECT_EQ(s.users().count_admins(), 2);
+  });
+
+  store_->write([&](StoreSession& s) {
+    EXPECT_TRUE(s.users().remove(bob.id));
+    EXPECT_FALSE(s.users().remove(bob.id));
+  });
+  store_->read([&](StoreSession& s) { EXPECT_EQ(s.users().count(), 1); });
+}
+
+TEST_F(StoreTest, UsernamesAreUniqueCaseInsensitively) {
+  User alice = make_user("alice");
+  User bob = make_user("bob");
+  EXPECT_EQ(api_status([&] { make_user("ALICE"); }), 409);
+  try {
+    make_user("Alice");
+    FAIL() << "expected ApiError";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.code(), "conflict");
+  }
+  EXPECT_EQ(api_status([&] {
+              store_->write([&](StoreSession& s) { s.users().update_username(bob.id, "Alice"); });
+            }),
+            409);
+  // Re-casing one's own name is not a clash.
+  store_->write(
+      [&](StoreSession& s) { EXPECT_TRUE(s.users().update_username(alice.id, "Alice")); });
+  store_->read([&](StoreSession& s) { EXPECT_EQ(s.users().count(), 2); });
+}
+
+// --- Library ---------------------------------------------------------------
+
+TEST_F(StoreTest, CreatesAndReadsArtistsAlbumsTracks) {
+  Artist artist = make_artist("Björk");
+  EXPECT_GT(artist.id, 0);
+  EXPECT_EQ(artist.album_count, 0);
+  Album album = make_album(artist.id, "Homogenic", "mbid-1");
+  EXPECT_GT(album.id, 0);
+  EXPECT_EQ(album.artist_name, "Björk");
+  EXPECT_EQ(album.year, 1999);
+  EXPECT_EQ(album.status, "available");
+  EXPECT_EQ(album.musicbrainz_release_id, "mbid-1");
+  EXPECT_TRUE(is_iso8601_ms_utc(album.created_at)) << album.created_at;
+
+  Track t2 = make_track(album.id, 2, "Jóga");
+  Track t1 = make_track(album.id, 1, "Hunter");
+  Track d2 = make_track(album.id, 1, "Bonus", 2);
+  EXPECT_GT(t1.id, 0);
+
+  store_->read([&](StoreSession& s) {
+    auto a = s.library().find_artist(artist.id);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->album_count, 1);
+    EXPECT_EQ(a->musicbrainz_id, "");
+    EXPECT_FALSE(s.library().find_artist(9999));
+
+    auto al = s.library().find_album(album.id);
+    ASSERT_TRUE(al);
+    EXPECT_EQ(al->title, "Homogenic");
+    EXPECT_EQ(al->artist_name, "Björk");
+    EXPECT_FALSE(s.library().find_album(9999));
+
+    auto tracks = s.library().album_tracks(album.id);
+    ASSERT_EQ(tracks.size(), 3u);
+    EXPECT_EQ(tracks[0].id, t1.id);
+    EXPECT_EQ(tracks[1].id, t2.id);
+    EXPECT_EQ(tracks[2].id, d2.id);
+
+    auto t = s.library().find_track(t2.id);
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->title, "Jóga");
+    EXPECT_EQ(t->format, "flac");
+    EXPECT_TRUE(t->lossless);
+    EXPECT_EQ(t->sample_rate, 44100);
+    EXPECT_EQ(t->duration_ms, 180000);
+    EXPECT_EQ(t->checksum_verified_at, "");
+    EXPECT_FALSE(s.library().find_track(9999));
+  });
+}
+
+TEST_F(StoreTest, AlbumUniquePerArtistTitleAndMbid) {
+  Artist a = make_artist("Radiohead");
+  Artist b = make_artist("Other");
+  make_album(a.id, "OK Computer");
+  // Same artist and normalized title, neither with an MBID: a duplicate.
+  EXPECT_EQ(api_status([&] { make_album(a.id, "OK Computer"); }), 409);
+  EXPECT_EQ(api_status([&] { make_album(a.id, "ok computer (Deluxe)"); }), 409);
+  // A known MBID tells editions apart, but only once each.
+  make_album(a.id, "OK Computer", "mbid-2");
+  EXPECT_EQ(api_status([&] { make_album(a.id, "OK Computer", "mbid-2"); }), 409);
+  // Another artist may have the same title.
+  make_album(b.id, "OK Computer");
+  // An album must belong to an existing artist.
+  EXPECT_EQ(api_status([&] { make_album(9999, "Orphan"); }), 404);
+  // Artists are unique by normalized name.
+  EXPECT_EQ(api_status([&] { make_artist("RADIOHEAD"); }), 409);
+}
+
+TEST_F(StoreTest, TrackUniquePerAlbumDiscNumber) {
+  Artist a = make_artist("A");
+  Album al = make_album(a.id, "X");
+  Album other = make_album(a.id, "Y");
+  make_track(al.id, 1, "One");
+  EXPECT_EQ(api_status([&] { make_track(al.id, 1, "Another one"); }), 409);
+  make_track(al.id, 1, "Disc two", 2);
+  make_track(other.id, 1, "One");
+  EXPECT_EQ(api_status([&] { make_track(9999, 1, "Orphan"); }), 404);
+}
+
+TEST_F(StoreTest, ListsAndSearchesWithPaging) {
+  Artist zappa = make_artist("Frank Zappa");
+  Artist abba = make_artist("ABBA");
+  Artist cure = make_artist("The Cure");
+  make_album(zappa.id, "Hot Rats");
+  make_album(zappa.id, "Apostrophe");
+  make_album(abba.id, "Waterloo");
+  make_album(abba.id, "Arrival");
+  Album cure_album = make_album(cure.id, "Disintegration");
+  make_track(cure_album.id, 1, "Plainsong");
+  make_track(cure_album.id, 2, "Pictures of You");
+  make_track(cure_album.id, 3, "Closedown");
+  make_track(cure_album.id, 4, "Lullaby");
+
+  store_->read([&](StoreSession& s) {
+    auto& lib = s.library();
+    auto all = lib.list_albums(0, "", Page{10, 0});
+    EXPECT_EQ(all.total, 5);
+    ASSERT_EQ(all.items.size(), 5u);
+    // By artist normalized name, then title.
+    std::vector<std::string> titles;
+    for (const auto& a : all.items) titles.push_back(a.title);
+    EXPECT_EQ(titles, (std::vector<std::string>{"Arrival", "Waterloo", "Apostrophe", "Hot Rats",
+                                                "Disintegration"}));
+    EXPECT_EQ(all.items[0].artist_name, "ABBA");
+
+    auto page = lib.list_albums(0, "", Page{2, 2});
+    EXPECT_EQ(page.total, 5);
+    ASSERT_EQ(page.items.size(), 2u);
+    EXPECT_EQ(page.items[0].title, "Apostrophe");
+    auto past_end = lib.list_albums(0, "", Page{2, 10});
+    EXPECT_EQ(past_end.total, 5);
+    EXPECT_TRUE(past_end.items.empty());
+
+    auto by_artist = lib.list_albums(zappa.id, "", Page{10, 0});
+    EXPECT_EQ(by_artist.total, 2);
+    ASSERT_EQ(by_artist.items.size(), 2u);
+    EXPECT_EQ(by_artist.items[0].artist_id, zappa.id);
+
+    // Matches the album title...
+    auto rats = lib.list_albums(0, fold_for_search("RATS"), Page{10, 0});
+    EXPECT_EQ(rats.total, 1);
+    ASSERT_EQ(rats.items.size(), 1u);
+    EXPECT_EQ(rats.items[0].title, "Hot Rats");
+    // ...or the artist name.
+    auto by_name = lib.list_albums(0, fold_for_search("zapp"), Page{10, 0});
+    EXPECT_EQ(by_name.total, 2);
+    auto filtered = lib.list_albums(abba.id, fold_for_search("water"), Page{10, 0});
+    EXPECT_EQ(filtered.total, 1);
+    EXPECT_EQ(lib.list_albums(zappa.id, fold_for_search("water"), Page{10, 0}).total, 0);
+
+    auto artists = lib.list_artists("", Page{2, 0});
+    EXPECT_EQ(artists.total, 3);
+    ASSERT_EQ(artists.items.size(), 2u);
+    EXPECT_EQ(artists.items[0].name, "ABBA");
+    EXPECT_EQ(artists.items[0].album_count, 2);
+    auto cure_only = lib.list_artists(fold_for_search("cure"), Page{10, 0});
+    EXPECT_EQ(cure_only.total, 1);
+    ASSERT_EQ(cure_only.items.size(), 1u);
+    EXPECT_EQ(cure_only.items[0].album_count, 1);
+
+    auto tracks = lib.search_tracks(fold_for_search("O"), Page{2, 0});
+    EXPECT_EQ(tracks.total, 3);  // all but "Lullaby"
+    EXPECT_EQ(tracks.items.size(), 2u);
+    EXPECT_EQ(lib.search_tracks("", Page{10, 0}).total, 4);
+    EXPECT_EQ(lib.search_tracks(fold_for_search("pictures"), Page{10, 0}).total, 1);
+    EXPECT_EQ(lib.list_albums(0, fold_for_search("nothing like it"), Page{10, 0}).total, 0);
+
+    // A negative limit must not mean "everything".
+    EXPECT_TRUE(lib.list_albums(0, "", Page{-1, 0}).items.empty());
+  });
+}
+
+TEST_F(StoreTest, SearchTreatsLikeWildcardsLiterally) {
+  Artist a = make_artist("A");
+  Album al = make_album(a.id, "X");
+  // Normalization strips most punctuation, so set the keys by hand to prove
+  // that '%' and '_' in a query are not patterns.
+  store_->write([&](StoreSession& s) {
+    Track t;
+    t.album_id = al.id;
+    t.number = 1;
+    t.title = "100% Pure";
+    t.normalized_title = "100% pure";
+    s.library().create_track(t);
+    t.number = 2;
+    t.title = "ab";
+    t.normalized_title = "ab";
+    s.library().create_track(t);
+  });
+  store_->read([](StoreSession& s) {
+    EXPECT_EQ(s.library().search_tracks("%", Page{}).total, 1);
+    EXPECT_EQ(s.library().search_tracks("0% p", Page{}).total, 1);
+    EXPECT_EQ(s.library().search_tracks("a_", Page{}).total, 0);
+    EXPECT_EQ(s.library().list_artists("_", Page{}).total, 0);
+  });
+}
+
+// --- Hearts ----------------------------------------------------------------
+
+TEST_F(StoreTest, HeartsAreIdempotent) {
+  User u = make_user("u");
+  Artist a = make_artist("A");
+  Album first = make_album(a.id, "First");
+  Album second = make_album(a.id, "Second");
+  Track t1 = make_track(first.id, 1, "One");
+  Track t2 = make_track(first.id, 2, "Two");
+
+  store_->write([&](StoreSession& s) {
+    auto& lib = s.library();
+    EXPECT_TRUE(lib.heart_album(u.id, first.id));
+    EXPECT_FALSE(lib.heart_album(u.id, first.id));
+    EXPECT_TRUE(lib.heart_album(u.id, second.id));
+    EXPECT_TRUE(lib.is_album_hearted(u.id, first.id));
+    EXPECT_TRUE(lib.unheart_album(u.id, first.id));
+    EXPECT_FALSE(lib.unheart_album(u.id, first.id));
+    EXPECT_FALSE(lib.is_album_hearted(u.id, first.id));
+
+    EXPECT_TRUE(lib.heart_track(u.id, t2.id));
+    EXPECT_FALSE(lib.heart_track(u.id, t2.id));
+    EXPECT_TRUE(lib.heart_track(u.id, t1.id));
+    EXPECT_TRUE(lib.unheart_track(u.id, t1.id));
+    EXPECT_FALSE(lib.unheart_track(u.id, t1.id));
+    EXPECT_TRUE(lib.heart_track(u.id, t1.id));
+  });
+
+  store_->read([&](StoreSession& s) {
+    auto& lib = s.library();
+    EXPECT_EQ(lib.hearted_track_ids(u.id, first.id), (std::vector<int64_t>{t1.id, t2.id}));
+    EXPECT_TRUE(lib.hearted_track_ids(u.id, second.id).empty());
+    auto albums = lib.hearted_albums(u.id, Page{10, 0});
+    EXPECT_EQ(albums.total, 1);
+    ASSERT_EQ(albums.items.size(), 1u);
+    EXPECT_EQ(albums.items[0].id, second.id);
+    EXPECT_EQ(albums.items[0].artist_name, "A");
+    auto tracks = lib.hearted_tracks(u.id, Page{1, 0});
+    EXPECT_EQ(tracks.total, 2);
+    ASSERT_EQ(tracks.items.size(), 1u);
+    EXPECT_EQ(tracks.items[0].id, t1.id);  // newest heart first
+  });
+}
+
+TEST_F(StoreTest, HeartingMissingThingsIsNotFound) {
+  User u = make_user("u");
+  Artist a = make_artist("A");
+  Album al = make_album(a.id, "X");
+  store_->write([&](StoreSession& s) {
+    EXPECT_EQ(api_status([&] { s.library().heart_album(u.id, 9999); }), 404);
+    EXPECT_EQ(api_status([&] { s.library().heart_track(u.id, 9999); }), 404);
+    EXPECT_EQ(api_status([&] { s.library().heart_album(9999, al.id); }), 404);
+    // The session stays usable after a failed statement.
+    EXPECT_TRUE(s.library().heart_album(u.id, al.id));
+    EXPECT_FALSE(s.library().unheart_track(u.id, 9999));
+  });
+  store_->read([&](StoreSession& s) {
+    EXPECT_EQ(s.library().hearted_albums(u.id, Page{}).total, 1);
+  });
+}
+
+TEST_F(StoreTest, AllTracksHearted) {
+  User u = make_user("u");
+  User other = make_user("other");
+  Artist a = make_artist("A");
+  Album empty = make_album(a.id, "Empty");
+  Album al = make_album(a.id, "Full");
+  Track t1 = make_track(al.id, 1, "One");
+  Track t2 = make_track(al.id, 2, "Two");
+
+  store_->write([&](StoreSession& s) {
+    auto& lib = s.library();
+    EXPECT_FALSE(lib.all_tracks_hearted(u.id, empty.id));
+    EXPECT_FALSE(lib.all_tracks_hearted(u.id, al.id));
+    lib.heart_track(u.id, t1.id);
+    EXPECT_FALSE(lib.all_tracks_hearted(u.id, al.id));
+    lib.heart_track(other.id, t2.id);
+    EXPECT_FALSE(lib.all_tracks_hearted(u.id, al.id));
+    lib.heart_track(u.id, t2.id);
+    EXPECT_TRUE(lib.all_tracks_hearted(u.id, al.id));
+    EXPECT_FALSE(lib.all_tracks_hearted(other.id, al.id));
+    EXPECT_FALSE(lib.all_tracks_hearted(u.id, 9999));
+  });
+}
+
+// --- Activity and meta -----------------------------------------------------
+
+TEST_F(StoreTest, ActivityNewestFirstWithBeforeId) {
+  User u = make_user("alice");
+  std::vector<int64_t> ids;
+  store_->write([&](StoreSession& s) {
+    for (int i = 0; i < 5; ++i) {
+      Activity a;
+      if (i % 2 == 0) a.user_id = u.id;
+      a.action = "heart";
+      a.entity_type = "album";
+      a.entity_id = i;
+      a.details_json = R"({"n":)" + std::to_string(i) + "}";
+      Activity saved = s.activity().insert(a);
+      EXPECT_GT(saved.id, 0);
+      EXPECT_TRUE(is_iso8601_ms_utc(saved.created_at)) << saved.created_at;
+      EXPECT_EQ(saved.username, i % 2 == 0 ? "alice" : "");
+      ids.push_back(saved.id);
+    }
+  });
+
+  store_->read([&](StoreSession& s) {
+    auto newest = s.activity().list(3, 0);
+    ASSERT_EQ(newest.size(), 3u);
+    EXPECT_EQ(newest[0].id, ids[4]);
+    EXPECT_EQ(newest[1].id, ids[3]);
+    EXPECT_EQ(newest[2].id, ids[2]);
+    EXPECT_EQ(newest[0].username, "alice");
+    EXPECT_EQ(newest[0].user_id, u.id);
+    EXPECT_FALSE(newest[1].user_id.has_value());
+    EXPECT_EQ(newest[1].username, "");
+    EXPECT_EQ(newest[0].details_json, R"({"n":4})");
+    EXPECT_EQ(newest[0].entity_type, "album");
+    EXPECT_EQ(newest[0].entity_id, 4);
+
+    auto older = s.activity().list(10, newest.back().id);
+    ASSERT_EQ(older.size(), 2u);
+    EXPECT_EQ(older[0].id, ids[1]);
+    EXPECT_EQ(older[1].id, ids[0]);
+    EXPECT_TRUE(s.activity().list(10, ids[0]).empty());
+  });
+}
+
+TEST_F(StoreTest, MetaGetPut) {
+  store_->write([](StoreSession& s) {
+    EXPECT_FALSE(s.meta().get("seq"));
+    s.meta().put("seq", "1");
+    s.meta().put("seq", "2");
+    EXPECT_EQ(s.meta().get("seq"), "2");
+  });
+  store_->read([](StoreSession& s) { EXPECT_EQ(s.meta().get("seq"), "2"); });
+}
+
+// --- Sessions and transactions ---------------------------------------------
+
+TEST_F(StoreTest, UncommittedWriteSessionRollsBack) {
+  {
+    auto session = store_->open_session(true);
+    session->users().create("ghost", "hash", false);
+    EXPECT_TRUE(session->users().find_by_name("ghost"));
+  }
+  store_->read([](StoreSession& s) { EXPECT_FALSE(s.users().find_by_name("ghost")); });
+
+  {
+    auto session = store_->open_session(true);
+    session->users().create("kept", "hash", false);
+    session->commit();
+    session->commit();  // a second commit changes nothing
+  }
+  store_->read([](StoreSession& s) { EXPECT_TRUE(s.users().find_by_name("kept")); });
+}
+
+TEST_F(StoreTest, ExceptionEscapingWriteRollsBack) {
+  EXPECT_THROW(store_->write([](StoreSession& s) {
+    s.users().create("ghost", "hash", false);
+    s.meta().put("k", "v");
+    throw std::runtime_error("boom");
+  }),
+               std::runtime_error);
+  store_->read([](StoreSession& s) {
+    EXPECT_FALSE(s.users().find_by_name("ghost"));
+    EXPECT_FALSE(s.meta().get("k"));
+  });
+  // The connection went back to the pool clean: the next write works.
+  int64_t id =
+      store_->write([](StoreSession& s) { return s.users().create("real", "h", false).id; });
+  EXPECT_GT(id, 0);
+}
+
+TEST_F(StoreTest, ReadSessionInsideWriteSeesCommittedState) {
+  auto writer = store_->open_session(true);
+  writer->users().create("pending", "hash", false);
+  // A second lease from the same thread must not block, and WAL isolates it.
+  store_->read([](StoreSession& s) { EXPECT_FALSE(s.users().find_by_name("pending")); });
+  writer->commit();
+  store_->read([](StoreSession& s) { EXPECT_TRUE(s.users().find_by_name("pending")); });
+}
+
+TEST_F(StoreTest, WriterWaitsForLockHolderUnderBusyTimeout) {
+  // Without the busy timeout the second BEGIN IMMEDIATE fails at once with
+  // SQLITE_BUSY; with it, the second writer waits for the first to commit.
+  std::atomic<bool> locked{false};
+  std::thread holder([&] {
+    auto session = store_->open_session(true);
+    session->meta().put("holder", "1");
+    locked = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    session->commit();
+  });
+  while (!locked) std::this_thread::yield();
+  auto start = std::chrono::steady_clock::now();
+  store_->write([](StoreSession& s) {
+    // Serialized after the holder, so its write is visible.
+    EXPECT_EQ(s.meta().get("holder"), "1");
+    s.meta().put("waiter", "1");
+  });
+  auto waited = std::chrono::steady_clock::now() - start;
+  holder.join();
+  EXPECT_GE(waited, std::chrono::milliseconds(200));
+  store_->read([](StoreSession& s) { EXPECT_EQ(s.meta().get("waiter"), "1"); });
+}
+
+TEST_F(StoreTest, ConcurrentWritersBothSucceed) {
+  constexpr int kPerThread = 50;
+  std::atomic<int> failures{0};
+  auto work = [&](int thread) {
+    for (int i = 0; i < kPerThread; ++i) {
+      try {
+        store_->write([&](StoreSession& s) {
+          // Read-modify-write: lost updates would show in the final count.
+          auto current = s.meta().get("counter");
+          int n = current ? std::stoi(*current) : 0;
+          s.meta().put("counter", std::to_string(n + 1));
+          s.users().create("t" + std::to_string(thread) + "-" + std::to_string(i), "h", false);
+        });
+      } catch (const std::exception&) {
+        failures.fetch_add(1);
+      }
+    }
+  };
+  std::thread a(work, 0);
+  std::thread b(work, 1);
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  store_->read([&](StoreSession& s) {
+    EXPECT_EQ(s.meta().get("counter"), std::to_string(2 * kPerThread));
+    EXPECT_EQ(s.users().count(), 2 * kPerThread);
+  });
+}
+
+TEST_F(StoreTest, ConcurrentWritersAcrossStoresOnOneFile) {
+  // Two Store objects model two processes: only SQLite's locks and the busy
+  // timeout keep them apart.
+  auto other = open_store((dir_.path() / "db" / "barbossa.db").string());
+  std::atomic<int> failures{0};
+  auto work = [&](Store* store, int thread) {
+    for (int i = 0; i < 30; ++i) {
+      try {
+        store->write([&](StoreSession& s) {
+          s.users().create("p" + std::to_string(thread) + "-" + std::to_string(i), "h", false);
+        });
+      } catch (const std::exception&) {
+        failures.fetch_add(1);
+      }
+    }
+  };
+  std::thread a(work, store_.get(), 0);
+  std::thread b(work, other.get(), 1);
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  store_->read([](StoreSession& s) { EXPECT_EQ(s.users().count(), 60); });
+}
+
+TEST_F(StoreTest, DeletingUserCascadesHeartsAndNullsActivity) {
+  User u = make_user("gone");
+  User stays = make_user("stays");
+  Artist a = make_artist("A");
+  Album al = make_album(a.id, "X");
+  Track t = make_track(al.id, 1, "One");
+  store_->write([&](StoreSession& s) {
+    s.library().heart_album(u.id, al.id);
+    s.library().heart_track(u.id, t.id);
+    s.library().heart_album(stays.id, al.id);
+    Activity act;
+    act.user_id = u.id;
+    act.action = "heart";
+    act.entity_type = "album";
+    act.entity_id = al.id;
+    s.activity().insert(act);
+  });
+
+  store_->write([&](StoreSession& s) { EXPECT_TRUE(s.users().remove(u.id)); });
+
+  store_->read([&](StoreSession& s) {
+    EXPECT_FALSE(s.library().is_album_hearted(u.id, al.id));
+    EXPECT_EQ(s.library().hearted_albums(u.id, Page{}).total, 0);
+    EXPECT_EQ(s.library().hearted_tracks(u.id, Page{}).total, 0);
+    EXPECT_TRUE(s.library().is_album_hearted(stays.id, al.id));
+    auto acts = s.activity().list(10, 0);
+    ASSERT_EQ(acts.size(), 1u);
+    EXPECT_FALSE(acts[0].user_id.has_value());
+    EXPECT_EQ(acts[0].username, "");
+    EXPECT_EQ(acts[0].action, "heart");
+  });
+}
+
+}  // namespace
+}  // namespace barbossa
