@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Barbossa needs to build, run and test.
+# Only missing packages are installed; when not root (and no sudo), prints the
+# exact command and stops.
+set -euo pipefail
+
+BUILD_PKGS="cmake ninja-build ccache g++ make pkg-config libboost1.81-dev libboost-url1.81-dev
+  nlohmann-json3-dev libcpp-jwt-dev libsodium-dev libsqlite3-dev libsqlitecpp-dev libspdlog-dev
+  libfmt-dev libtomlplusplus-dev libcli11-dev libssl-dev libgtest-dev"
+TEST_PKGS="python3 python3-pytest python3-requests python3-websockets curl"
+
+want="$BUILD_PKGS"
+[[ "${1:-}" == "--with-test" ]] && want="$want $TEST_PKGS"
+
+missing=()
+for p in $want; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [[ $(id -u) -eq 0 ]]; then
+  sudo=""
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+  sudo="sudo"
+else
+  echo "Missing packages: ${missing[*]}" >&2
+  echo "Run as root:  apt-get update && $cmd" >&2
+  exit 1
+fi
+echo "Installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+# shellcheck disable=SC2086
+$sudo $cmd

@@ -1,0 +1,110 @@
+#include "auth/tokens.h"
+
+#include <openssl/hmac.h>
+
+#include <gtest/gtest.h>
+
+#include "core/time.h"
+
+namespace barbossa {
+namespace {
+
+std::string b64url(const std::string& in) {
+  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  int val = 0, bits = -6;
+  for (unsigned char c : in) {
+    val = (val << 8) + c;
+    bits += 8;
+    while (bits >= 0) {
+      out.push_back(tbl[(val >> bits) & 0x3F]);
+      bits -= 6;
+    }
+  }
+  if (bits > -6) out.push_back(tbl[((val << 8) >> (bits + 8)) & 0x3F]);
+  return out;
+}
+
+std::string sign(const std::string& key, const std::string& data) {
+  unsigned char mac[32];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  return b64url(std::string(reinterpret_cast<char*>(mac), len));
+}
+
+const std::string kKey = "unit-test-secret-unit-test-secret";
+
+// The library also checks `exp` against the real clock, so tests use it too.
+const int64_t kNow = unix_now();
+TokenClaims claims(int64_t now) { return {7, "alice", true, now, now + 3600}; }
+
+TEST(TokensTest, RoundTrip) {
+  TokenSigner s(kKey);
+  auto token = s.issue(claims(kNow));
+  auto c = s.verify(token, kNow + 1);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->user_id, 7);
+  EXPECT_EQ(c->username, "alice");
+  EXPECT_TRUE(c->is_admin);
+}
+
+TEST(TokensTest, ExpiredRejected) {
+  TokenSigner s(kKey);
+  EXPECT_FALSE(s.verify(s.issue(claims(kNow)), kNow + 3600).has_value());  // by our clock
+  EXPECT_FALSE(s.verify(s.issue(claims(kNow - 7200)), kNow).has_value());  // by the real clock
+}
+
+TEST(TokensTest, WrongKeyRejected) {
+  auto token = TokenSigner("another-key-another-key-another").issue(claims(kNow));
+  EXPECT_FALSE(TokenSigner(kKey).verify(token, kNow + 1).has_value());
+}
+
+TEST(TokensTest, AlgNoneRejected) {
+  std::string header = b64url(R"({"alg":"none","typ":"JWT"})");
+  std::string payload = b64url(R"({"sub":"7","exp":99999999999,"adm":true})");
+  TokenSigner s(kKey);
+  EXPECT_FALSE(s.verify(header + "." + payload + ".", 1001).has_value());
+  EXPECT_FALSE(s.verify(header + "." + payload, 1001).has_value());
+}
+
+TEST(TokensTest, OtherAlgorithmRejectedEvenWithValidMac) {
+  std::string header = b64url(R"({"alg":"HS512","typ":"JWT"})");
+  std::string payload = b64url(R"({"sub":"7","exp":99999999999})");
+  std::string token = header + "." + payload + "." + sign(kKey, header + "." + payload);
+  EXPECT_FALSE(TokenSigner(kKey).verify(token, kNow + 1).has_value());
+}
+
+TEST(TokensTest, HandMadeValidTokenAccepted) {
+  std::string header = b64url(R"({"alg":"HS256","typ":"JWT"})");
+  std::string payload = b64url(R"({"sub":"9","exp":99999999999,"name":"bob","adm":false})");
+  std::string token = header + "." + payload + "." + sign(kKey, header + "." + payload);
+  auto c = TokenSigner(kKey).verify(token, kNow + 1);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->user_id, 9);
+}
+
+TEST(TokensTest, TamperedPayloadRejected) {
+  TokenSigner s(kKey);
+  auto token = s.issue(claims(kNow));
+  auto first = token.find('.');
+  auto second = token.find('.', first + 1);
+  std::string forged = token.substr(0, first + 1) + b64url(R"({"sub":"1","exp":99999999999,"adm":true})") +
+                       token.substr(second);
+  EXPECT_FALSE(s.verify(forged, 1001).has_value());
+}
+
+TEST(TokensTest, MalformedRejected) {
+  TokenSigner s(kKey);
+  for (const std::string& bad : std::vector<std::string>{"", "abc", "a.b", "a.b.c", "....", "%%%.%%%.%%%", std::string(5000, 'a')}) {
+    EXPECT_FALSE(s.verify(bad, 1001).has_value()) << bad;
+  }
+  std::string header = b64url(R"({"alg":"HS256"})");
+  std::string payload = b64url(R"({"sub":"abc","exp":99999999999})");
+  EXPECT_FALSE(s.verify(header + "." + payload + "." + sign(kKey, header + "." + payload), 1).has_value());
+  payload = b64url(R"({"sub":"7"})");  // no exp
+  EXPECT_FALSE(s.verify(header + "." + payload + "." + sign(kKey, header + "." + payload), 1).has_value());
+}
+
+}  // namespace
+}  // namespace barbossa

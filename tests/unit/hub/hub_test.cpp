@@ -1,0 +1,159 @@
+#include "hub/hub.h"
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace barbossa {
+namespace {
+
+class RecordingConnection : public HubConnection {
+ public:
+  void deliver(const EventPtr& e) override {
+    std::lock_guard lock(mu);
+    seqs.push_back(e->seq);
+  }
+  void shut_down(uint16_t code, std::string_view) override {
+    std::lock_guard lock(mu);
+    closed_with = code;
+  }
+  std::vector<uint64_t> received() {
+    std::lock_guard lock(mu);
+    return seqs;
+  }
+  std::mutex mu;
+  std::vector<uint64_t> seqs;
+  uint16_t closed_with = 0;
+};
+
+EventDraft event(Channel channel, Audience audience) {
+  EventDraft d;
+  d.type = "test";
+  d.channel = channel;
+  d.audience = audience;
+  d.payload = std::make_shared<nlohmann::json>(nlohmann::json::object());
+  return d;
+}
+
+class HubTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<RecordingConnection> connect(int64_t user, bool admin) {
+    auto c = std::make_shared<RecordingConnection>();
+    handles.push_back(hub.attach(c, user, "u" + std::to_string(user), admin));
+    return c;
+  }
+  // Publishes a marker to everyone and waits until `c` has it: everything
+  // published before is then delivered too (one dispatcher, in order).
+  void drain(const std::shared_ptr<RecordingConnection>& c) {
+    uint64_t marker = bus->publish(event(Channel::kNone, Audience::all()));
+    for (int i = 0; i < 500; ++i) {
+      auto r = c->received();
+      if (!r.empty() && r.back() == marker) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    FAIL() << "marker not delivered";
+  }
+  std::unique_ptr<EventBus> bus = make_memory_event_bus(100, {});
+  Hub hub{*bus};
+  std::vector<Hub::Handle> handles;
+};
+
+TEST_F(HubTest, UserEventReachesAllOfThatUsersSocketsOnly) {
+  auto a1 = connect(1, false), a2 = connect(1, false), b = connect(2, false);
+  uint64_t seq = bus->publish(event(Channel::kNone, Audience::user(1)));
+  drain(b);
+  auto has = [&](auto& c) {
+    auto r = c->received();
+    return std::find(r.begin(), r.end(), seq) != r.end();
+  };
+  EXPECT_TRUE(has(a1));
+  EXPECT_TRUE(has(a2));
+  EXPECT_FALSE(has(b));
+}
+
+TEST_F(HubTest, SystemEventsReachAdminsOnly) {
+  auto admin = connect(1, true), user = connect(2, false);
+  uint64_t seq = bus->publish(event(Channel::kSystem, Audience::admins_only()));
+  uint64_t leaked = bus->publish(event(Channel::kSystem, Audience::all()));
+  drain(user);
+  drain(admin);
+  auto r = admin->received();
+  EXPECT_NE(std::find(r.begin(), r.end(), seq), r.end());
+  auto u = user->received();
+  EXPECT_EQ(std::find(u.begin(), u.end(), seq), u.end());
+  // Even a mis-addressed system event stays away from non-admins.
+  EXPECT_EQ(std::find(u.begin(), u.end(), leaked), u.end());
+}
+
+TEST_F(HubTest, UserAndAdminsAudienceDeliversOncePerSocket) {
+  auto admin_owner = connect(1, true), other_admin = connect(3, true), other = connect(2, false);
+  uint64_t seq = bus->publish(event(Channel::kDownloads, Audience::user_and_admins(1)));
+  drain(other);
+  drain(admin_owner);
+  drain(other_admin);
+  auto count = [&](auto& c) {
+    auto r = c->received();
+    return std::count(r.begin(), r.end(), seq);
+  };
+  EXPECT_EQ(count(admin_owner), 1);
+  EXPECT_EQ(count(other_admin), 1);
+  EXPECT_EQ(count(other), 0);
+}
+
+TEST_F(HubTest, SubscriptionsFilterAndPermissionsAreChecked) {
+  auto c = std::make_shared<RecordingConnection>();
+  auto h = hub.attach(c, 5, "u5", false);
+  handles.push_back(h);
+  EXPECT_FALSE(hub.subscribe(*h, "nope").empty());
+  EXPECT_FALSE(hub.subscribe(*h, "review").empty());
+  EXPECT_TRUE(hub.unsubscribe(*h, "activity").empty());
+  uint64_t seq = bus->publish(event(Channel::kActivity, Audience::all()));
+  drain(c);
+  auto r = c->received();
+  EXPECT_EQ(std::find(r.begin(), r.end(), seq), r.end());
+  EXPECT_TRUE(hub.subscribe(*h, "activity").empty());
+  seq = bus->publish(event(Channel::kActivity, Audience::all()));
+  drain(c);
+  r = c->received();
+  EXPECT_NE(std::find(r.begin(), r.end(), seq), r.end());
+}
+
+TEST_F(HubTest, DetachStopsDeliveryAndCounts) {
+  auto a = connect(1, false), b = connect(2, false);
+  EXPECT_EQ(hub.connection_count(), 2u);
+  hub.detach(handles[0]);
+  hub.detach(handles[0]);  // idempotent
+  EXPECT_EQ(hub.connection_count(), 1u);
+  uint64_t seq = bus->publish(event(Channel::kActivity, Audience::all()));
+  drain(b);
+  auto r = a->received();
+  EXPECT_EQ(std::find(r.begin(), r.end(), seq), r.end());
+}
+
+TEST_F(HubTest, ReplayIsFilteredForTheClient) {
+  auto c = std::make_shared<RecordingConnection>();
+  auto h = hub.attach(c, 5, "u5", false);
+  handles.push_back(h);
+  bus->publish(event(Channel::kActivity, Audience::all()));       // 1: visible
+  bus->publish(event(Channel::kNone, Audience::user(6)));         // 2: someone else's
+  bus->publish(event(Channel::kSystem, Audience::admins_only()));  // 3: admins
+  bus->publish(event(Channel::kNone, Audience::user(5)));         // 4: mine
+  auto r = hub.replay_for(*h, 0);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0]->seq, 1u);
+  EXPECT_EQ((*r)[1]->seq, 4u);
+}
+
+TEST_F(HubTest, ShutDownAllClosesEveryConnection) {
+  auto a = connect(1, false), b = connect(2, true);
+  hub.shut_down_all(1001, "bye");
+  EXPECT_EQ(a->closed_with, 1001);
+  EXPECT_EQ(b->closed_with, 1001);
+}
+
+}  // namespace
+}  // namespace barbossa
