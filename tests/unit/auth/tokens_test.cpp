@@ -2,6 +2,10 @@
 
 #include <openssl/hmac.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "core/time.h"
@@ -104,6 +108,30 @@ TEST(TokensTest, MalformedRejected) {
   EXPECT_FALSE(s.verify(header + "." + payload + "." + sign(kKey, header + "." + payload), 1).has_value());
   payload = b64url(R"({"sub":"7"})");  // no exp
   EXPECT_FALSE(s.verify(header + "." + payload + "." + sign(kKey, header + "." + payload), 1).has_value());
+}
+
+}  // namespace
+}  // namespace barbossa
+
+namespace barbossa {
+namespace {
+
+// Tokens are checked on a thread pool: verification must be thread-safe.
+TEST(TokensTest, ConcurrentVerification) {
+  TokenSigner s(kKey);
+  std::string token = s.issue(claims(kNow));
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        if (s.verify(token, kNow + 1)) ok++;
+        s.issue(claims(kNow));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 16000);
 }
 
 }  // namespace
