@@ -9,7 +9,7 @@
 # set-up cancel out. Latency figures come from the K_BIG run.
 #
 # Env: CONNS=1000 USERS=50 RATE=50 K_SMALL=100 K_BIG=500 BASELINE=1 PORT=18080
-#      BIN=build/barbossa SHARED=../shared/bench PY=/usr/bin/python3
+#      WORKERS=1 (wsbench socket threads) BIN=build/barbossa SHARED=../shared/bench PY=/usr/bin/python3
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-/tmp/barbossa-bench-ws}; mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
@@ -17,7 +17,7 @@ SHARED=${SHARED:-$ROOT/../shared/bench}
 BIN=${BIN:-$ROOT/build/barbossa}
 CONNS=${CONNS:-1000}; USERS=${USERS:-50}; RATE=${RATE:-50}
 K_SMALL=${K_SMALL:-100}; K_BIG=${K_BIG:-500}; BASELINE=${BASELINE:-1}
-PORT=${PORT:-18080}; PY=${PY:-/usr/bin/python3}
+PORT=${PORT:-18080}; PY=${PY:-/usr/bin/python3}; WORKERS=${WORKERS:-1}
 ulimit -n "$(ulimit -Hn)"
 
 # The shared kit is read-only: install wsbench's one dependency in a copy.
@@ -39,7 +39,7 @@ run() {
   c0=$(cpu_ticks)
   $WSBENCH --base "http://127.0.0.1:$PORT" --user-fmt bench%04d --user-start 1 --users "$USERS" \
     --password benchpass --conns "$CONNS" --hearts "$k" --rate "$RATE" --album-base "$base" \
-    --no-deflate --drain-ms 3000 --json "$OUT/$name.json" --label "$name" >"$OUT/$name.txt" 2>&1
+    --no-deflate --workers "$WORKERS" --drain-ms 3000 --json "$OUT/$name.json" --label "$name" >"$OUT/$name.txt" 2>&1
   c1=$(cpu_ticks)
   echo "$((c1 - c0)) $("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['received'])" "$OUT/$name.json")"
 }

@@ -1,5 +1,6 @@
 #include "app/cli.h"
 
+#include <termios.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -30,6 +31,24 @@ std::string read_password_stdin() {
   return line;
 }
 
+// Prompts on the terminal with echo off, so the password never shows on
+// screen or in a terminal's scrollback.
+std::string prompt_password(const std::string& who) {
+  termios saved{};
+  bool restore = tcgetattr(STDIN_FILENO, &saved) == 0;
+  if (restore) {
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    quiet.c_lflag |= ECHONL;
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  // Prompt only once echo is off, so nothing typed after it can show.
+  std::cerr << "Password for " << who << ": " << std::flush;
+  std::string pw = read_password_stdin();
+  if (restore) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+  return pw;
+}
+
 struct CommonOptions {
   std::string config_file;
   std::string data_dir;
@@ -52,7 +71,9 @@ Config build_config(const CommonOptions& o, char** env) {
   if (!o.port.empty()) flags["PORT"] = o.port;
   if (!o.log_level.empty()) flags["LOG_LEVEL"] = o.log_level;
   if (!o.log_format.empty()) flags["LOG_FORMAT"] = o.log_format;
-  return Config::load(o.config_file, flags, env);
+  Config config = Config::load(o.config_file, flags, env);
+  config.validate();
+  return config;
 }
 
 AccountService make_accounts(Store& store, const Config& config) {
@@ -153,11 +174,15 @@ int run_cli(int argc, char** argv, char** env) {
     }
     auto accounts = make_accounts(*store, config);
     auto password_for = [&](const std::string& who) {
-      if (password_stdin) return read_password_stdin();
-      if (isatty(STDIN_FILENO)) {
-        std::cerr << "Password for " << who << ": " << std::flush;
-        return read_password_stdin();
+      if (password_stdin) {
+        // Asked for stdin and got nothing: an error, not a silently generated password.
+        std::string pw = read_password_stdin();
+        if (pw.empty()) {
+          throw ApiError::bad_request("--password-stdin given but stdin held no password");
+        }
+        return pw;
       }
+      if (isatty(STDIN_FILENO)) return prompt_password(who);
       return std::string();
     };
     if (user_add->parsed()) {

@@ -177,6 +177,39 @@ bool Config::get_bool(const std::string& key) const {
   throw ConfigError(key + " must be true or false, got '" + get(key) + "'");
 }
 
+void Config::validate() const {
+  // Ranges are those the components apply when they read the key (see
+  // server_app.cpp); keys whose component does not exist yet are only
+  // checked for type.
+  struct IntKey {
+    const char* key;
+    long long min, max;
+  };
+  static constexpr IntKey kInts[] = {
+      {"PORT", 0, 65535},
+      {"TOKEN_HOURS", 1, 24 * 365},
+      {"HEARTBEAT_SECONDS", 1, 3600},
+      {"LOGIN_MAX_FAILURES", 1, 1000000},
+      {"LOGIN_WINDOW_SECONDS", 1, 86400},
+      {"EVENT_BUFFER", 1, 10000000},
+      {"IO_THREADS", 1, 64},
+      {"HANDLER_THREADS", 1, 256},
+      {"MAX_BODY_BYTES", 1024, 1LL << 30},
+      {"WS_SEND_QUEUE", 16, 1000000},
+      {"WS_SEND_QUEUE_BYTES", 65536, 1LL << 32},
+      {"WS_STALL_SECONDS", 1, 3600},
+      {"SHUTDOWN_GRACE_MS", 0, 60000},
+      {"TRASH_DAYS", 0, 1LL << 31},
+      {"WATCH_SETTLE_SECONDS", 0, 1LL << 31},
+      {"WORKERS", 0, 1LL << 31},
+      {"JOB_LEASE_SECONDS", 0, 1LL << 31},
+      {"MEDIA_SCAN_DELAY_SECONDS", 0, 1LL << 31},
+  };
+  for (const auto& k : kInts) get_int(k.key, k.min, k.max);
+  get_double("IMPORT_THRESHOLD", 0.0, 1.0);
+  get_bool("WS_DEFLATE");
+}
+
 std::vector<std::pair<std::string, std::string>> Config::describe() const {
   std::vector<std::pair<std::string, std::string>> out;
   for (auto& [k, v] : values_) out.emplace_back(k, is_secret(k) && !v.empty() ? "***" : v);

@@ -28,6 +28,11 @@ class Config {
   double get_double(const std::string& key, double min, double max) const;
   bool get_bool(const std::string& key) const;
 
+  // Parses every typed key once, so a bad value stops a command before it
+  // touches anything (creates directories, a database or the first admin).
+  // Throws ConfigError naming the key.
+  void validate() const;
+
   // Keys and values with secrets masked, for the start-up log.
   std::vector<std::pair<std::string, std::string>> describe() const;
   static const std::map<std::string, std::string>& default_values();

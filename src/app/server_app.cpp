@@ -108,7 +108,8 @@ int run_server(const Config& config) {
     store->write([high](StoreSession& s) { s.meta().put(kSeqKey, std::to_string(high)); });
   };
   auto bus = make_memory_event_bus(static_cast<size_t>(config.get_int("EVENT_BUFFER", 1, 10000000)), seq);
-  Hub hub(*bus);
+  // One fan-out dispatcher per I/O thread: sending to sockets is the hot path.
+  Hub hub(*bus, static_cast<size_t>(config.get_int("IO_THREADS", 1, 64)));
   ActivityService activity(*store, *bus);
   LibraryService library(*store, activity, *bus);
 

@@ -48,6 +48,8 @@ struct Event {
   std::string coalesce_key;
   // The complete message: payload fields plus type, seq and timestamp.
   std::shared_ptr<const std::string> json;
+  // The same, as one WebSocket text frame: every socket gets these bytes.
+  std::shared_ptr<const std::string> frame;
 };
 
 using EventPtr = std::shared_ptr<const Event>;

@@ -5,6 +5,7 @@
 
 #include "bus/event_bus.h"
 #include "core/time.h"
+#include "core/ws_frame.h"
 
 namespace barbossa {
 namespace {
@@ -41,6 +42,7 @@ class MemoryEventBus final : public EventBus {
     message["seq"] = event->seq;
     message["timestamp"] = iso8601_utc(event->timestamp_ms);
     event->json = std::make_shared<const std::string>(message.dump());
+    event->frame = std::make_shared<const std::string>(ws_encode_frame(WsOpcode::kText, *event->json));
 
     EventPtr shared = std::move(event);
     ring_.push_back(shared);

@@ -1,5 +1,7 @@
 #include "http/api.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace barbossa {
@@ -7,7 +9,11 @@ namespace {
 
 using nlohmann::json;
 
-HttpResponse ok(const json& body, int status = 200) { return HttpResponse::json(status, body.dump()); }
+// Text from requests and from tags is not guaranteed UTF-8: bad bytes become
+// U+FFFD instead of failing the whole response.
+HttpResponse ok(const json& body, int status = 200) {
+  return HttpResponse::json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
+}
 
 HttpResponse no_content() {
   HttpResponse r;
@@ -174,10 +180,16 @@ class Api {
   void register_admin_users(Router& r) {
     r.add("GET", "/api/admin/users", [this](const HttpRequest& req) {
       admin(req);
+      Page p = page(req);
+      // A household has few users: page the full list in memory.
+      auto users = c_.accounts.list_users();
+      const auto total = static_cast<int64_t>(users.size());
       json items = json::array();
-      for (auto& u : c_.accounts.list_users()) items.push_back(user_json(u));
+      for (int64_t i = std::min(p.offset, total); i < std::min(total, p.offset + p.limit); ++i) {
+        items.push_back(user_json(users[static_cast<size_t>(i)]));
+      }
       json out = json::object();
-      out["total"] = items.size();
+      out["total"] = users.size();
       out["items"] = std::move(items);
       return ok(out);
     });
@@ -187,7 +199,9 @@ class Api {
       std::string username = req_string(body, "username");
       std::string password = req_string(body, "password");
       bool is_admin = opt_bool(body, "is_admin").value_or(false);
-      return ok(user_json(c_.accounts.create_user(username, password, is_admin)), 201);
+      User created = c_.accounts.create_user(username, password, is_admin);
+      publish_user_change(created.id, created.username, "created");
+      return ok(user_json(created), 201);
     });
     r.add("GET", "/api/admin/users/{id}", [this](const HttpRequest& req) {
       admin(req);
@@ -200,13 +214,31 @@ class Api {
       changes.username = opt_string(body, "username");
       changes.password = opt_string(body, "password");
       changes.is_admin = opt_bool(body, "is_admin");
-      return ok(user_json(c_.accounts.update_user(req.ids[0], changes, me.id)));
+      User updated = c_.accounts.update_user(req.ids[0], changes, me.id);
+      publish_user_change(updated.id, updated.username, "updated");
+      return ok(user_json(updated));
     });
     r.add("DELETE", "/api/admin/users/{id}", [this](const HttpRequest& req) {
       AuthUser me = admin(req);
+      User gone = c_.accounts.get_user(req.ids[0]);
       c_.accounts.remove_user(req.ids[0], me.id);
+      publish_user_change(gone.id, gone.username, "deleted");
       return no_content();
     });
+  }
+
+  // Admin pages list users; they follow changes live on the `system` channel.
+  void publish_user_change(int64_t user_id, const std::string& username, const char* action) {
+    auto payload = std::make_shared<json>(json::object());
+    (*payload)["user_id"] = user_id;
+    (*payload)["username"] = username;
+    (*payload)["action"] = action;
+    EventDraft draft;
+    draft.type = "user_updated";
+    draft.channel = Channel::kSystem;
+    draft.audience = Audience::admins_only();
+    draft.payload = std::move(payload);
+    c_.bus.publish(draft);
   }
 
   void register_library(Router& r) {
@@ -215,8 +247,7 @@ class Api {
       return ok(c_.library.list_artists(req.query_string("q"), page(req)));
     });
     r.add("GET", "/api/artists/{id}", [this](const HttpRequest& req) {
-      user(req);
-      return ok(c_.library.get_artist(req.ids[0]));
+      return ok(c_.library.get_artist(user(req), req.ids[0]));
     });
     r.add("GET", "/api/albums", [this](const HttpRequest& req) {
       AuthUser u = user(req);

@@ -108,7 +108,9 @@ HttpResponse HttpResponse::error(int status, std::string_view code, std::string_
   inner["message"] = message;
   nlohmann::json outer = nlohmann::json::object();
   outer["error"] = std::move(inner);
-  return json(status, outer.dump());
+  // Messages may quote request text (a path, a name) that is not valid UTF-8;
+  // replacing bad bytes keeps the error an error instead of a 500.
+  return json(status, outer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Router::add(std::string method, std::string pattern, Handler handler) {

@@ -33,8 +33,6 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
-  // A file to send instead of `body` (static files); empty for none.
-  std::string file_path;
 
   static HttpResponse json(int status, std::string body);
   static HttpResponse error(int status, std::string_view code, std::string_view message);

@@ -229,11 +229,20 @@ awaitable<void> HttpServer::Impl::http_session(tcp::socket socket) {
         co_await write_error(stream, 404, "not_found", "No WebSocket endpoint here");
         break;
       }
+      // Sockets attached after shut_down_all would never get their 1001.
+      if (stopping.load()) {
+        co_await write_error(stream, 503, "shutting_down", "Server is shutting down");
+        break;
+      }
       std::string token = plain.query_string("token");
       // The token check touches the database: keep it off the I/O threads.
+      // Capture by reference only (`token` lives in this frame until the
+      // await returns): GCC 12 copies a coroutine lambda's closure bitwise
+      // inside co_spawn, so a captured std::string is corrupted (an empty
+      // token read as non-empty, a long one crashed the server in free()).
       auto identity = co_await asio::co_spawn(
           handlers,
-          [this, token]() -> awaitable<std::optional<WsIdentity>> {
+          [this, &token]() -> awaitable<std::optional<WsIdentity>> {
             co_return token.empty() ? std::nullopt : authenticate(token);
           },
           use_awaitable);
@@ -264,7 +273,10 @@ awaitable<void> HttpServer::Impl::http_session(tcp::socket socket) {
     active_requests.fetch_sub(1);
     // Paths only: query strings may carry tokens, which never reach the log.
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    spdlog::info("{} {} {} {:.1f}ms {}", plain.method, plain.path, status, ms, client);
+    // The raw (still percent-encoded) path: Beast admits no control bytes in
+    // a target, whereas the decoded path could carry "%0a" and forge lines.
+    std::string_view raw_path = std::string_view(plain.target).substr(0, plain.target.find('?'));
+    spdlog::info("{} {} {} {:.1f}ms {}", plain.method, raw_path, status, ms, client);
     if (wec || !keep_alive) break;
   }
   beast::error_code ignored;

@@ -1,10 +1,19 @@
 #include "http/static_files.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 namespace barbossa {
 
 namespace fs = std::filesystem;
+
+namespace {
+// Anything bigger is not part of the web page.
+constexpr uintmax_t kMaxStaticFileBytes = 16 * 1024 * 1024;
+}  // namespace
 
 std::string mime_type_for(const std::string& path) {
   auto ext = fs::path(path).extension().string();
@@ -36,10 +45,18 @@ Handler make_static_handler(std::string web_root) {
     // Confinement: the resolved path must stay under the root.
     auto [r_end, c_it] = std::mismatch(root.begin(), root.end(), real.begin(), real.end());
     if (r_end != root.end() || !fs::is_regular_file(real, err)) return not_found();
+    // The page's assets are small, so they are read whole into the body: the
+    // HTTP layer then needs no second (file) response path, and HEAD reports
+    // the real length.
+    auto size = fs::file_size(real, err);
+    if (err || size > kMaxStaticFileBytes) return not_found();
+    std::ifstream in(real, std::ios::binary);
+    std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) return not_found();
     HttpResponse r;
     r.status = 200;
     r.content_type = mime_type_for(real.string());
-    r.file_path = real.string();
+    r.body = std::move(body);
     r.headers.emplace_back("Cache-Control", "no-cache");
     return r;
   };

@@ -1,5 +1,9 @@
 #include "http/ws_session.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -28,10 +32,12 @@ std::string error_message(std::string_view message) {
 
 WsSession::WsSession(beast::tcp_stream&& stream, Hub& hub, const ServerOptions& options)
     : ws_(std::move(stream)),
-      heartbeat_timer_(ws_.get_executor()),
-      teardown_timer_(ws_.get_executor()),
       hub_(hub),
-      options_(options) {}
+      options_(options),
+      heartbeat_timer_(ws_.get_executor()),
+      stall_timer_(ws_.get_executor()),
+      teardown_timer_(ws_.get_executor()),
+      parser_(kMaxIncomingMessage) {}
 
 WsSession::~WsSession() = default;
 
@@ -39,15 +45,13 @@ void WsSession::run(Request request, std::optional<WsIdentity> identity) {
   beast::get_lowest_layer(ws_).expires_never();
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = std::chrono::seconds(10);
-  // A peer silent for two heartbeat intervals is dropped; Beast pings it at
-  // half that time, so a live but quiet client always answers in time.
-  timeouts.idle_timeout = std::chrono::seconds(2 * std::max(1, options_.heartbeat_seconds));
-  timeouts.keep_alive_pings = true;
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
   ws_.set_option(timeouts);
+  // Frames are written by us, uncompressed (see docs/REALTIME.md).
   websocket::permessage_deflate deflate;
-  deflate.server_enable = options_.ws_deflate;
+  deflate.server_enable = false;
   ws_.set_option(deflate);
-  ws_.read_message_max(kMaxIncomingMessage);
   ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
     res.set(beast::http::field::server, "barbossa");
   }));
@@ -58,38 +62,74 @@ void WsSession::run(Request request, std::optional<WsIdentity> identity) {
       spdlog::debug("websocket handshake failed: {}", ec.message());
       return;
     }
+    {
+      std::lock_guard lock(self->mu_);
+      self->fd_ = self->socket().native_handle();
+    }
+    self->last_received_ = Clock::now();
     if (!identity) {
-      self->close_now(4001, "Invalid token");
+      self->close_with(4001, "Invalid token");
+      self->do_read();
       return;
     }
-    self->client_ = self->hub_.attach(self, identity->user_id, identity->username, identity->is_admin);
-    self->on_accept(ec);
+    // The first heartbeat is queued while the hub holds its registry lock,
+    // so it is the first message and no event slips in ahead of it.
+    self->client_ = self->hub_.attach(self, identity->user_id, identity->username,
+                                      identity->is_admin,
+                                      [&self](uint64_t seq) { self->send_heartbeat(seq); });
+    self->start();
   });
 }
 
-void WsSession::on_accept(beast::error_code) {
-  send_heartbeat();
+void WsSession::start() {
   start_heartbeat();
   do_read();
 }
 
+// ---------------------------------------------------------------- reading
+
 void WsSession::do_read() {
-  ws_.async_read(read_buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+  socket().async_read_some(asio::buffer(read_chunk_),
+                           beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
 }
 
-void WsSession::on_read(beast::error_code ec, std::size_t) {
+void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
   if (ec) {
-    // closed (peer close), too big (Beast answers 1009), timeouts, resets.
-    if (ec != websocket::error::closed && ec != asio::error::operation_aborted) {
+    if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
       spdlog::debug("websocket read ended: {}", ec.message());
     }
     finish();
     return;
   }
-  std::string text = beast::buffers_to_string(read_buffer_.data());
-  read_buffer_.consume(read_buffer_.size());
-  handle_message(text);
-  do_read();
+  last_received_ = Clock::now();
+  if (!reading_frames_) return do_read();  // after a close: wait for EOF, discard the rest
+  parser_.feed(read_chunk_.data(), bytes);
+  for (;;) {
+    auto result = parser_.next();
+    if (result == WsFrameParser::Result::kNeedMore) break;
+    if (result == WsFrameParser::Result::kMessage) {
+      if (parser_.binary()) {
+        send_reply(error_message("Binary messages are not supported"));
+      } else {
+        handle_message(parser_.payload());
+      }
+    } else if (result == WsFrameParser::Result::kPing) {
+      send_frame(ws_encode_frame(WsOpcode::kPong, parser_.payload()));
+    } else if (result == WsFrameParser::Result::kPong) {
+      // Liveness only: last_received_ is already updated.
+    } else if (result == WsFrameParser::Result::kClose) {
+      // Peer-initiated close: echo its code; after our close goes out we close.
+      reading_frames_ = false;
+      uint16_t code = parser_.code() == 1005 ? 1000 : parser_.code();
+      close_with(code, "");
+      break;
+    } else {  // kError: 1009 too big, 1002 protocol
+      reading_frames_ = false;
+      close_with(parser_.code(), parser_.error());
+      break;
+    }
+  }
+  if (!finished_) do_read();
 }
 
 void WsSession::handle_message(const std::string& text) {
@@ -135,121 +175,173 @@ void WsSession::handle_resume(int64_t after_seq) {
   if (closing_) return;
   size_t bytes = 0;
   if (events) {
-    for (auto& e : *events) bytes += e->json->size();
+    for (auto& e : *events) bytes += e->frame->size();
   }
   if (!events || events->size() > options_.ws_queue_messages || bytes > options_.ws_queue_bytes) {
-    push_locked({std::make_shared<const std::string>(R"({"type":"resync_required"})"), nullptr});
-    return;
+    push_locked({std::make_shared<const std::string>(
+                     ws_encode_frame(WsOpcode::kText, R"({"type":"resync_required"})")),
+                 nullptr});
+    return flush_locked();
   }
   uint64_t to = latest_before;
   if (!events->empty()) to = std::max(to, events->back()->seq);
-  // Queued live events are either in the replay or already known to the client.
-  std::erase_if(queue_, [](const Outgoing& o) { return o.event != nullptr; });
+  // Queued live events are either in the replay or already known to the
+  // client; a partly written front frame must still be finished.
+  auto keep_front = front_offset_ > 0 ? 1 : 0;
+  std::deque<Outgoing> kept;
+  for (size_t i = 0; i < queue_.size(); ++i) {
+    if (static_cast<int>(i) < keep_front || queue_[i].event == nullptr) kept.push_back(std::move(queue_[i]));
+  }
+  queue_.swap(kept);
   queued_bytes_ = 0;
-  for (auto& o : queue_) queued_bytes_ += o.text->size();
+  for (auto& o : queue_) queued_bytes_ += o.frame->size();
   replayed_to_ = std::max(replayed_to_, to);
-  for (auto& e : *events) push_locked({e->json, e});
+  for (auto& e : *events) push_locked({e->frame, e});
   json done = json::object();
   done["type"] = "resumed";
   done["from"] = after_seq;
   done["to"] = to;
-  push_locked({std::make_shared<const std::string>(done.dump()), nullptr});
+  push_locked({std::make_shared<const std::string>(ws_encode_frame(WsOpcode::kText, done.dump())), nullptr});
+  flush_locked();
 }
 
-void WsSession::send_reply(std::string text) {
-  std::lock_guard lock(mu_);
-  if (closing_) return;
-  if (!make_room_locked(text.size())) {
-    closing_ = true;
-    close_soon(1013, "Client too slow");
-    return;
-  }
-  push_locked({std::make_shared<const std::string>(std::move(text)), nullptr});
-}
+// ---------------------------------------------------------------- writing
 
 void WsSession::deliver(const EventPtr& event) {
   std::lock_guard lock(mu_);
-  if (closing_ || event->seq <= replayed_to_) return;
+  if (closing_ || fd_ < 0 || event->seq <= replayed_to_) return;
   if (!event->coalesce_key.empty()) {
-    for (auto& o : queue_) {
+    for (size_t i = front_offset_ > 0 ? 1 : 0; i < queue_.size(); ++i) {
+      auto& o = queue_[i];
       if (o.event && o.event->coalesce_key == event->coalesce_key) {
-        queued_bytes_ = queued_bytes_ - o.text->size() + event->json->size();
-        o = {event->json, event};
+        queued_bytes_ = queued_bytes_ - o.frame->size() + event->frame->size();
+        o = {event->frame, event};
         return;
       }
     }
   }
-  auto now = std::chrono::steady_clock::now();
-  if (stalled_locked(now) || !make_room_locked(event->json->size())) {
-    closing_ = true;
-    queue_.clear();
-    queued_bytes_ = 0;
-    close_soon(1013, "Client too slow");
-    return;
+  if (stalled_locked(Clock::now()) || !make_room_locked(event->frame->size())) {
+    return close_with_locked(1013, "Client too slow");
   }
-  push_locked({event->json, event});
+  push_locked({event->frame, event});
+  if (!waiting_writable_) flush_locked();
 }
 
-bool WsSession::stalled_locked(std::chrono::steady_clock::time_point now) const {
-  return writing_ && write_started_ != std::chrono::steady_clock::time_point{} &&
-         now - write_started_ > std::chrono::seconds(options_.ws_stall_seconds);
+void WsSession::send_reply(std::string json_text) { send_frame(ws_encode_frame(WsOpcode::kText, json_text)); }
+
+void WsSession::send_frame(std::string frame) {
+  std::lock_guard lock(mu_);
+  if (closing_ || fd_ < 0) return;
+  if (!make_room_locked(frame.size())) return close_with_locked(1013, "Client too slow");
+  push_locked({std::make_shared<const std::string>(std::move(frame)), nullptr});
+  if (!waiting_writable_) flush_locked();
+}
+
+void WsSession::send_heartbeat(uint64_t seq) {
+  json hb = json::object();
+  hb["type"] = "heartbeat";
+  hb["timestamp"] = iso8601_now();
+  hb["seq"] = seq;
+  hb["interval"] = options_.heartbeat_seconds;
+  send_reply(hb.dump());
+}
+
+void WsSession::push_locked(Outgoing item) {
+  queued_bytes_ += item.frame->size();
+  queue_.push_back(std::move(item));
 }
 
 bool WsSession::make_room_locked(size_t extra) {
   auto fits = [&] {
-    return queue_.size() < options_.ws_queue_messages &&
-           queued_bytes_ + extra <= options_.ws_queue_bytes;
+    return queue_.size() < options_.ws_queue_messages && queued_bytes_ + extra <= options_.ws_queue_bytes;
   };
   if (fits()) return true;
-  std::erase_if(queue_, [](const Outgoing& o) { return o.event && !o.event->coalesce_key.empty(); });
+  // Superseded progress goes first; the final state of a download is never
+  // coalescible, so nothing that matters is lost.
+  size_t first = front_offset_ > 0 ? 1 : 0;
+  std::deque<Outgoing> kept;
+  for (size_t i = 0; i < queue_.size(); ++i) {
+    bool droppable = i >= first && queue_[i].event && !queue_[i].event->coalesce_key.empty();
+    if (!droppable) kept.push_back(std::move(queue_[i]));
+  }
+  queue_.swap(kept);
   queued_bytes_ = 0;
-  for (auto& o : queue_) queued_bytes_ += o.text->size();
+  for (auto& o : queue_) queued_bytes_ += o.frame->size();
   return fits();
 }
 
-void WsSession::push_locked(Outgoing item) {
-  queued_bytes_ += item.text->size();
-  queue_.push_back(std::move(item));
-  if (!writing_) {
-    writing_ = true;
-    asio::post(ws_.get_executor(), [self = shared_from_this()] { self->do_write(); });
-  }
+bool WsSession::stalled_locked(Clock::time_point now) const {
+  return blocked_since_ != Clock::time_point{} &&
+         now - blocked_since_ > std::chrono::seconds(options_.ws_stall_seconds);
 }
 
-void WsSession::do_write() {
-  std::shared_ptr<const std::string> text;
-  {
-    std::lock_guard lock(mu_);
-    if (queue_.empty() || finished_ || close_started_) {
-      writing_ = false;
-      write_started_ = {};
+void WsSession::flush_locked() {
+  while (!queue_.empty() && fd_ >= 0) {
+    const std::string& frame = *queue_.front().frame;
+    ssize_t n = ::send(fd_, frame.data() + front_offset_, frame.size() - front_offset_,
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return wait_writable_locked();
+      // Reset or broken pipe: the read side sees it too and finishes.
+      queue_.clear();
+      queued_bytes_ = 0;
+      front_offset_ = 0;
+      closing_ = true;
       return;
     }
-    text = std::move(queue_.front().text);
-    queued_bytes_ -= text->size();
+    front_offset_ += static_cast<size_t>(n);
+    if (front_offset_ < frame.size()) return wait_writable_locked();
+    bool was_close = queue_.front().is_close;
+    queued_bytes_ -= frame.size();
     queue_.pop_front();
-    write_started_ = std::chrono::steady_clock::now();
+    front_offset_ = 0;
+    if (was_close) {
+      close_written_ = true;
+      // Our side is done; the peer answers with its close and then EOF.
+      ::shutdown(fd_, SHUT_WR);
+      queue_.clear();
+      queued_bytes_ = 0;
+    }
   }
-  ws_.text(true);
-  // `text` rides along in the handler so the buffer outlives the write.
-  ws_.async_write(asio::buffer(*text),
-                  [self = shared_from_this(), text](beast::error_code ec, std::size_t n) {
-                    self->on_write(ec, n);
-                  });
+  blocked_since_ = {};
 }
 
-void WsSession::on_write(beast::error_code ec, std::size_t) {
-  if (ec) {
-    {
-      std::lock_guard lock(mu_);
-      writing_ = false;
-      closing_ = true;
-    }
-    spdlog::debug("websocket write failed: {}", ec.message());
-    finish();
-    return;
+void WsSession::wait_writable_locked() {
+  if (blocked_since_ == Clock::time_point{}) {
+    blocked_since_ = Clock::now();
+    asio::post(ws_.get_executor(), [self = shared_from_this()] { self->arm_stall_timer(); });
   }
-  do_write();
+  if (waiting_writable_) return;
+  waiting_writable_ = true;
+  // Socket operations belong to the strand.
+  asio::post(ws_.get_executor(), [self = shared_from_this()] {
+    if (self->finished_) return;
+    self->socket().async_wait(asio::ip::tcp::socket::wait_write, [self](beast::error_code ec) {
+      std::lock_guard lock(self->mu_);
+      self->waiting_writable_ = false;
+      if (ec || self->fd_ < 0) return;
+      self->flush_locked();
+    });
+  });
+}
+
+// ---------------------------------------------------------------- timers and closing
+
+void WsSession::arm_stall_timer() {
+  if (stall_timer_armed_ || finished_) return;
+  stall_timer_armed_ = true;
+  stall_timer_.expires_after(std::chrono::seconds(options_.ws_stall_seconds) + std::chrono::milliseconds(50));
+  stall_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    self->stall_timer_armed_ = false;
+    if (ec || self->finished_) return;
+    std::lock_guard lock(self->mu_);
+    if (self->stalled_locked(Clock::now())) return self->close_with_locked(1013, "Client too slow");
+    if (self->blocked_since_ != Clock::time_point{}) {
+      // A later blocked spell: look again when it would be overdue.
+      asio::post(self->ws_.get_executor(), [self] { self->arm_stall_timer(); });
+    }
+  });
 }
 
 void WsSession::start_heartbeat() {
@@ -258,74 +350,60 @@ void WsSession::start_heartbeat() {
 }
 
 void WsSession::on_heartbeat(beast::error_code ec) {
-  if (ec || finished_ || close_started_) return;
+  if (ec || finished_) return;
+  auto interval = std::chrono::seconds(std::max(1, options_.heartbeat_seconds));
+  auto silent = Clock::now() - last_received_;
+  if (silent > 2 * interval) {
+    spdlog::debug("dropping a websocket silent for {} s", std::chrono::duration_cast<std::chrono::seconds>(silent).count());
+    return finish();
+  }
   {
     std::lock_guard lock(mu_);
-    if (stalled_locked(std::chrono::steady_clock::now())) {
-      closing_ = true;
-      queue_.clear();
-      queued_bytes_ = 0;
-    }
+    if (closing_) return;
+    if (stalled_locked(Clock::now())) return close_with_locked(1013, "Client too slow");
   }
-  bool hopeless;
-  {
-    std::lock_guard lock(mu_);
-    hopeless = closing_;
-  }
-  if (hopeless) {
-    close_now(1013, "Client too slow");
-    return;
-  }
-  send_heartbeat();
+  // A quiet peer is asked for a pong, so a live one is never "silent".
+  if (silent > interval / 2) send_frame(ws_encode_frame(WsOpcode::kPing, ""));
+  // The dispatched seq, not the bus's latest: every event up to it that
+  // this client may see is already queued ahead of this heartbeat.
+  send_heartbeat(hub_.dispatched_seq(*client_));
   start_heartbeat();
 }
 
-void WsSession::send_heartbeat() {
-  json hb = json::object();
-  hb["type"] = "heartbeat";
-  hb["timestamp"] = iso8601_now();
-  hb["seq"] = hub_.last_seq();
-  hb["interval"] = options_.heartbeat_seconds;
-  send_reply(hb.dump());
+void WsSession::shut_down(uint16_t code, std::string_view reason) { close_with(code, reason); }
+
+void WsSession::close_with(uint16_t code, std::string_view reason) {
+  std::lock_guard lock(mu_);
+  close_with_locked(code, reason);
 }
 
-void WsSession::shut_down(uint16_t code, std::string_view reason) {
-  {
-    std::lock_guard lock(mu_);
-    closing_ = true;
-    queue_.clear();
-    queued_bytes_ = 0;
+void WsSession::close_with_locked(uint16_t code, std::string_view reason) {
+  if (closing_ || fd_ < 0) return;
+  closing_ = true;
+  if (code == 1013) {
+    spdlog::warn("closing a websocket that cannot keep up (user {})", client_ ? client_->user_id : 0);
   }
-  close_soon(code, std::string(reason));
-}
-
-void WsSession::close_soon(uint16_t code, std::string reason) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
-    self->close_now(code, reason);
+  // Drop what has not started; a partly written frame must be finished or
+  // the stream would be corrupt.
+  while (queue_.size() > (front_offset_ > 0 ? 1u : 0u)) {
+    queued_bytes_ -= queue_.back().frame->size();
+    queue_.pop_back();
+  }
+  Outgoing close{std::make_shared<const std::string>(ws_encode_close(code, reason)), nullptr, true};
+  push_locked(std::move(close));
+  if (!waiting_writable_) flush_locked();
+  asio::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->heartbeat_timer_.cancel();
+    self->start_teardown_timer();
   });
 }
 
-void WsSession::close_now(uint16_t code, const std::string& reason) {
-  if (close_started_ || finished_) return;
-  close_started_ = true;
-  heartbeat_timer_.cancel();
-  if (code == 1013) spdlog::warn("closing a websocket that cannot keep up (user {})",
-                                 client_ ? client_->user_id : 0);
-  // If the peer never reads, the close frame can never be written: tear the
-  // TCP connection down after a grace period.
+void WsSession::start_teardown_timer() {
+  if (finished_) return;
+  // The peer has this long to answer our close (or to read it at all).
   teardown_timer_.expires_after(kTeardownAfter);
   teardown_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec) {
-      beast::error_code ignored;
-      beast::get_lowest_layer(self->ws_).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-      beast::get_lowest_layer(self->ws_).close();
-      self->finish();
-    }
-  });
-  websocket::close_reason why(static_cast<websocket::close_code>(code), reason);
-  ws_.async_close(why, [self = shared_from_this()](beast::error_code) {
-    self->teardown_timer_.cancel();
-    self->finish();
+    if (!ec) self->finish();
   });
 }
 
@@ -333,13 +411,24 @@ void WsSession::finish() {
   if (finished_) return;
   finished_ = true;
   heartbeat_timer_.cancel();
+  stall_timer_.cancel();
+  teardown_timer_.cancel();
   {
     std::lock_guard lock(mu_);
     closing_ = true;
     queue_.clear();
     queued_bytes_ = 0;
+    fd_ = -1;  // before close(): the number may be reused at once
+    beast::error_code ignored;
+    socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket().close(ignored);
   }
-  if (client_) hub_.detach(client_);
+  if (client_) {
+    hub_.detach(client_);
+    // The hub's record holds this session and we hold the record: drop our
+    // side, or every closed socket would leak both.
+    client_.reset();
+  }
 }
 
 }  // namespace barbossa

@@ -1,12 +1,22 @@
 // WebSocket session (SPEC §11). Private to http/: includes Beast.
 //
-// Writes: one in flight per socket, a bounded queue behind it. Events for the
-// same coalescing key (progress of one download) replace each other while
-// queued; when the queue is full, superseded progress goes first; a client
-// that still cannot keep up, or whose pending write has not finished within
-// the stall limit, is closed with 1013 and resumes after reconnecting.
+// Beast performs the upgrade handshake; after it the session speaks the
+// frame protocol itself (core/ws_frame.h) on the raw socket. That lets every
+// write to a socket happen under one mutex, from whichever thread has data:
+// the hub's dispatcher writes an event's pre-framed bytes straight into an
+// idle socket with one non-blocking send(), no strand hop and no per-socket
+// framing. Only when the kernel buffer is full does the session queue and wait
+// for writability on its strand.
+//
+// The queue is bounded. Events with the same coalescing key (progress of one
+// download) replace each other while queued; when the queue is full, queued
+// progress goes first; a client that still cannot keep up, or whose socket
+// has refused data for WS_STALL_SECONDS, is closed with 1013 and resumes
+// after reconnecting. If even the close frame cannot be written, the TCP
+// connection is torn down 5 s later.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -18,6 +28,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "core/ws_frame.h"
 #include "http/server.h"
 #include "hub/hub.h"
 
@@ -26,6 +37,7 @@ namespace barbossa {
 class WsSession final : public HubConnection, public std::enable_shared_from_this<WsSession> {
  public:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
+  using Clock = std::chrono::steady_clock;
 
   WsSession(boost::beast::tcp_stream&& stream, Hub& hub, const ServerOptions& options);
   ~WsSession() override;
@@ -33,56 +45,70 @@ class WsSession final : public HubConnection, public std::enable_shared_from_thi
   // Accepts the upgrade; with no identity it then closes with 4001.
   void run(Request request, std::optional<WsIdentity> identity);
 
+  // Thread-safe, never blocks: at most one non-blocking send().
   void deliver(const EventPtr& event) override;
   void shut_down(uint16_t code, std::string_view reason) override;
 
  private:
   struct Outgoing {
-    std::shared_ptr<const std::string> text;
-    EventPtr event;  // null for direct replies
+    std::shared_ptr<const std::string> frame;
+    EventPtr event;  // null for direct replies and control frames
+    bool is_close = false;
   };
 
-  void on_accept(boost::beast::error_code ec);
+  boost::asio::ip::tcp::socket& socket() { return boost::beast::get_lowest_layer(ws_).socket(); }
+
+  // Strand only.
+  void start();
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle_message(const std::string& text);
   void handle_resume(int64_t after_seq);
-
-  void send_reply(std::string text);
-  // Caller holds mu_. Starts the writer if idle.
-  void push_locked(Outgoing item);
-  void do_write();
-  void on_write(boost::beast::error_code ec, std::size_t bytes);
-
   void start_heartbeat();
   void on_heartbeat(boost::beast::error_code ec);
-  void send_heartbeat();
-
-  // Caller holds mu_: drops queued progress, then reports whether `extra`
-  // more bytes fit.
-  bool make_room_locked(size_t extra);
-  bool stalled_locked(std::chrono::steady_clock::time_point now) const;
-  // Thread-safe: schedules a close with `code` on the strand.
-  void close_soon(uint16_t code, std::string reason);
-  void close_now(uint16_t code, const std::string& reason);
+  void arm_stall_timer();
+  void start_teardown_timer();
   void finish();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
-  boost::beast::flat_buffer read_buffer_;
-  boost::asio::steady_timer heartbeat_timer_;
-  boost::asio::steady_timer teardown_timer_;
+  // Thread-safe.
+  void send_reply(std::string json_text);
+  void send_frame(std::string frame);
+  void send_heartbeat(uint64_t seq);
+  void close_with(uint16_t code, std::string_view reason);
+
+  // Caller holds mu_.
+  void push_locked(Outgoing item);
+  void flush_locked();
+  void wait_writable_locked();
+  bool make_room_locked(size_t extra);
+  bool stalled_locked(Clock::time_point now) const;
+  void close_with_locked(uint16_t code, std::string_view reason);
+
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;  // handshake only
   Hub& hub_;
   const ServerOptions& options_;
   Hub::Handle client_;
-  bool finished_ = false;     // strand only
-  bool close_started_ = false;  // strand only
+  boost::asio::steady_timer heartbeat_timer_;
+  boost::asio::steady_timer stall_timer_;
+  boost::asio::steady_timer teardown_timer_;
 
-  std::mutex mu_;  // guards everything below
-  std::deque<Outgoing> queue_;
+  // Strand only.
+  std::array<char, 16384> read_chunk_{};
+  WsFrameParser parser_;
+  bool finished_ = false;
+  bool reading_frames_ = true;  // false once a close was sent or received
+  Clock::time_point last_received_{};
+  bool stall_timer_armed_ = false;
+
+  std::mutex mu_;  // guards everything below, and every send() on the socket
+  int fd_ = -1;    // -1 once closed: the number may belong to another socket then
+  std::deque<Outgoing> queue_;  // front() may be partly written
+  size_t front_offset_ = 0;
   size_t queued_bytes_ = 0;
-  bool writing_ = false;
-  bool closing_ = false;
-  std::chrono::steady_clock::time_point write_started_{};
+  bool waiting_writable_ = false;
+  Clock::time_point blocked_since_{};  // set while the socket refuses data
+  bool closing_ = false;               // no more events; a close frame is queued
+  bool close_written_ = false;
   uint64_t replayed_to_ = 0;
 };
 

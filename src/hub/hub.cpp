@@ -15,52 +15,71 @@ void erase_handle(std::vector<Hub::Handle>& v, const Hub::Handle& h) {
 
 }  // namespace
 
-Hub::Hub(EventBus& bus) : bus_(bus) {
+Hub::Hub(EventBus& bus, size_t shards) : bus_(bus) {
+  for (size_t i = 0; i < std::max<size_t>(1, shards); ++i) {
+    auto shard = std::make_unique<Shard>();
+    // Restored from storage: heartbeats never report less than the last
+    // process did, even before the first event of this one.
+    shard->dispatched_seq.store(bus_.last_seq());
+    shards_.push_back(std::move(shard));
+  }
   bus_.subscribe([this](const EventPtr& event) { enqueue(event); });
-  dispatcher_ = std::thread([this] { dispatch_loop(); });
+  for (auto& shard : shards_) {
+    Shard* s = shard.get();
+    s->dispatcher = std::thread([this, s] { dispatch_loop(*s); });
+  }
 }
 
 Hub::~Hub() { stop(); }
 
 void Hub::stop() {
-  {
-    std::lock_guard lock(queue_mu_);
-    if (stopping_) return;
-    stopping_ = true;
+  for (auto& shard : shards_) {
+    {
+      std::lock_guard lock(shard->queue_mu);
+      if (shard->stopping) continue;
+      shard->stopping = true;
+    }
+    shard->queue_cv.notify_all();
+    if (shard->dispatcher.joinable()) shard->dispatcher.join();
   }
-  queue_cv_.notify_all();
-  if (dispatcher_.joinable()) dispatcher_.join();
 }
 
 Hub::Handle Hub::attach(std::shared_ptr<HubConnection> connection, int64_t user_id,
-                        std::string username, bool is_admin) {
+                        std::string username, bool is_admin,
+                        const std::function<void(uint64_t seq)>& greet) {
   auto client = std::make_shared<HubClient>();
   client->user_id = user_id;
   client->username = std::move(username);
   client->is_admin = is_admin;
   client->channels.store(default_channels(is_admin));
   client->connection = std::move(connection);
-  std::unique_lock lock(registry_mu_);
-  client->index = all_.size();
-  all_.push_back(client);
-  if (is_admin) admins_.push_back(client);
-  by_user_[user_id].push_back(client);
+  client->shard = next_shard_.fetch_add(1, std::memory_order_relaxed) % shards_.size();
+  Shard& shard = *shards_[client->shard];
+  std::unique_lock lock(shard.registry_mu);
+  client->index = shard.all.size();
+  shard.all.push_back(client);
+  if (is_admin) shard.admins.push_back(client);
+  shard.by_user[user_id].push_back(client);
+  // fan_out holds the shared lock for a whole event, so nothing is half
+  // delivered while we hold the unique one.
+  if (greet) greet(shard.dispatched_seq.load(std::memory_order_relaxed));
   return client;
 }
 
 void Hub::detach(const Handle& client) {
   if (!client) return;
-  std::unique_lock lock(registry_mu_);
+  Shard& shard = *shards_[client->shard];
+  std::unique_lock lock(shard.registry_mu);
   size_t i = client->index;
-  if (i >= all_.size() || all_[i] != client) return;  // already detached
-  all_[i] = std::move(all_.back());
-  all_[i]->index = i;
-  all_.pop_back();
-  if (client->is_admin) erase_handle(admins_, client);
-  auto it = by_user_.find(client->user_id);
-  if (it != by_user_.end()) {
+  if (i >= shard.all.size() || shard.all[i] != client) return;  // already detached
+  shard.all[i] = std::move(shard.all.back());
+  shard.all[i]->index = i;
+  shard.all.pop_back();
+  if (client->is_admin) erase_handle(shard.admins, client);
+  auto it = shard.by_user.find(client->user_id);
+  if (it != shard.by_user.end()) {
     erase_handle(it->second, client);
-    if (it->second.empty()) by_user_.erase(it);
+    if (it->second.empty()) shard.by_user.erase(it);
   }
   client->index = static_cast<size_t>(-1);
 }
@@ -98,44 +117,55 @@ std::optional<std::vector<EventPtr>> Hub::replay_for(const HubClient& client,
   return mine;
 }
 
+uint64_t Hub::dispatched_seq(const HubClient& client) const {
+  return shards_[client.shard % shards_.size()]->dispatched_seq.load(std::memory_order_acquire);
+}
+
 size_t Hub::connection_count() const {
-  std::shared_lock lock(registry_mu_);
-  return all_.size();
+  size_t n = 0;
+  for (auto& shard : shards_) {
+    std::shared_lock lock(shard->registry_mu);
+    n += shard->all.size();
+  }
+  return n;
 }
 
 void Hub::shut_down_all(uint16_t code, std::string_view reason) {
   std::vector<Handle> copy;
-  {
-    std::shared_lock lock(registry_mu_);
-    copy = all_;
+  for (auto& shard : shards_) {
+    std::shared_lock lock(shard->registry_mu);
+    copy.insert(copy.end(), shard->all.begin(), shard->all.end());
   }
   for (auto& c : copy) c->connection->shut_down(code, reason);
 }
 
 void Hub::enqueue(const EventPtr& event) {
-  {
-    std::lock_guard lock(queue_mu_);
-    if (stopping_) return;
-    queue_.push_back(event);
+  for (auto& shard : shards_) {
+    {
+      std::lock_guard lock(shard->queue_mu);
+      if (shard->stopping) continue;
+      shard->queue.push_back(event);
+    }
+    shard->queue_cv.notify_one();
   }
-  queue_cv_.notify_one();
 }
 
-void Hub::dispatch_loop() {
+void Hub::dispatch_loop(Shard& shard) {
   std::deque<EventPtr> batch;
   for (;;) {
     {
-      std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
-      batch.swap(queue_);
+      std::unique_lock lock(shard.queue_mu);
+      shard.queue_cv.wait(lock, [&] { return shard.stopping || !shard.queue.empty(); });
+      if (shard.stopping) return;
+      batch.swap(shard.queue);
     }
-    for (auto& e : batch) fan_out(*e, e);
+    for (auto& e : batch) fan_out(shard, e);
     batch.clear();
   }
 }
 
-void Hub::fan_out(const Event& event, const EventPtr& ptr) {
+void Hub::fan_out(Shard& shard, const EventPtr& ptr) {
+  const Event& event = *ptr;
   uint64_t n = 0;
   auto offer = [&](const Handle& c) {
     if (wants(*c, event)) {
@@ -143,16 +173,16 @@ void Hub::fan_out(const Event& event, const EventPtr& ptr) {
       ++n;
     }
   };
-  std::shared_lock lock(registry_mu_);
+  std::shared_lock lock(shard.registry_mu);
   if (event.audience.everyone) {
-    for (auto& c : all_) offer(c);
+    for (auto& c : shard.all) offer(c);
   } else {
     if (event.audience.admins) {
-      for (auto& c : admins_) offer(c);
+      for (auto& c : shard.admins) offer(c);
     }
     if (event.audience.user_id != 0) {
-      auto it = by_user_.find(event.audience.user_id);
-      if (it != by_user_.end()) {
+      auto it = shard.by_user.find(event.audience.user_id);
+      if (it != shard.by_user.end()) {
         for (auto& c : it->second) {
           // An admin who is also the target was already served above.
           if (!(event.audience.admins && c->is_admin)) offer(c);
@@ -161,6 +191,7 @@ void Hub::fan_out(const Event& event, const EventPtr& ptr) {
     }
   }
   delivered_.fetch_add(n, std::memory_order_relaxed);
+  shard.dispatched_seq.store(event.seq, std::memory_order_release);
 }
 
 }  // namespace barbossa

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -42,21 +43,30 @@ struct HubClient {
   bool is_admin = false;
   std::atomic<ChannelMask> channels{0};
   std::shared_ptr<HubConnection> connection;
-  size_t index = 0;  // position in Hub::all_, for O(1) removal
+  size_t shard = 0;  // fixed for life: one dispatcher serves it, in order
+  size_t index = 0;  // position in its shard's `all`, for O(1) removal
 };
 
 class Hub {
  public:
   using Handle = std::shared_ptr<HubClient>;
 
-  // Subscribes to `bus` and starts the dispatcher thread.
-  explicit Hub(EventBus& bus);
+  // Subscribes to `bus` and starts `shards` dispatcher threads. Connections
+  // are spread over the shards; every event goes to every shard, so sending
+  // to many sockets runs on several cores while each socket still sees
+  // events in seq order.
+  explicit Hub(EventBus& bus, size_t shards = 2);
   ~Hub();
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
+  // `greet`, when given, runs under the shard's registry lock with the seq of
+  // the last event that shard fanned out: events up to it were never offered
+  // to this connection, every later one will be. A session sends its first
+  // heartbeat from there, so that heartbeat is its first message and its seq
+  // is exact.
   Handle attach(std::shared_ptr<HubConnection> connection, int64_t user_id, std::string username,
-                bool is_admin);
+                bool is_admin, const std::function<void(uint64_t seq)>& greet = {});
   void detach(const Handle& client);
 
   // Empty string on success, otherwise the error message for the client.
@@ -72,32 +82,40 @@ class Hub {
   std::optional<std::vector<EventPtr>> replay_for(const HubClient& client, uint64_t after_seq) const;
 
   uint64_t last_seq() const { return bus_.last_seq(); }
+  // Seq of the newest event already offered to `client` (<= last_seq). A
+  // heartbeat carrying it promises: everything up to here is in your queue.
+  uint64_t dispatched_seq(const HubClient& client) const;
   size_t connection_count() const;
   uint64_t delivered_count() const { return delivered_.load(std::memory_order_relaxed); }
 
   // Asks every connection to close with `code`; used at shutdown.
   void shut_down_all(uint16_t code, std::string_view reason);
-  // Stops the dispatcher; pending events are dropped.
+  // Stops the dispatchers; pending events are dropped.
   void stop();
 
  private:
+  struct Shard {
+    mutable std::shared_mutex registry_mu;
+    std::vector<Handle> all;
+    std::vector<Handle> admins;
+    std::unordered_map<int64_t, std::vector<Handle>> by_user;
+
+    std::mutex queue_mu;
+    std::condition_variable queue_cv;
+    std::deque<EventPtr> queue;
+    bool stopping = false;
+    std::atomic<uint64_t> dispatched_seq{0};
+    std::thread dispatcher;
+  };
+
   void enqueue(const EventPtr& event);
-  void dispatch_loop();
-  void fan_out(const Event& event, const EventPtr& ptr);
+  void dispatch_loop(Shard& shard);
+  void fan_out(Shard& shard, const EventPtr& event);
 
   EventBus& bus_;
-
-  mutable std::shared_mutex registry_mu_;
-  std::vector<Handle> all_;
-  std::vector<Handle> admins_;
-  std::unordered_map<int64_t, std::vector<Handle>> by_user_;
-
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<EventPtr> queue_;
-  bool stopping_ = false;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<size_t> next_shard_{0};
   std::atomic<uint64_t> delivered_{0};
-  std::thread dispatcher_;
 };
 
 }  // namespace barbossa

@@ -1,5 +1,7 @@
 #include "services/account_service.h"
 
+#include <cctype>
+
 #include <spdlog/spdlog.h>
 
 #include "auth/password.h"
@@ -42,7 +44,12 @@ LoginResult AccountService::login(const std::string& username, const std::string
                                   const std::string& client_address) {
   int64_t now = unix_now();
   std::string addr_key = "addr:" + client_address;
-  std::string user_key = "user:" + username;
+  // Usernames match case-insensitively (ASCII, like the column's NOCASE), so
+  // the limit must too: otherwise "Admin", "aDmin", ... each get 10 tries.
+  std::string user_key = "user:";
+  for (char c : username) {
+    user_key.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
   int wait = std::max(limiter_.retry_after(addr_key, now), limiter_.retry_after(user_key, now));
   if (wait > 0) throw RateLimitedError(wait);
 

@@ -116,14 +116,20 @@ nlohmann::json LibraryService::list_artists(const std::string& query, Page page)
   return page_json(std::move(items), result.total, page);
 }
 
-nlohmann::json LibraryService::get_artist(int64_t id) {
+nlohmann::json LibraryService::get_artist(const AuthUser& viewer, int64_t id) {
   return store_.read([&](StoreSession& s) {
     auto artist = s.library().find_artist(id);
     if (!artist) throw ApiError::not_found("Artist not found");
     nlohmann::json j = artist_json(*artist);
     auto albums = s.library().list_albums(id, "", Page{1000, 0});
     nlohmann::json items = nlohmann::json::array();
-    for (auto& a : albums.items) items.push_back(album_json(a, false));
+    // Same album shape as the album list, hearts included: a page showing an
+    // artist must not show the viewer's hearted albums as unhearted.
+    for (auto& a : albums.items) {
+      nlohmann::json album = album_json(a, s.library().is_album_hearted(viewer.id, a.id));
+      album["quality"] = quality_json(s.library().album_tracks(a.id));
+      items.push_back(std::move(album));
+    }
     j["albums"] = std::move(items);
     return j;
   });
@@ -169,11 +175,28 @@ nlohmann::json LibraryService::search(const AuthUser& viewer, const std::string&
     nlohmann::json artists = nlohmann::json::array();
     nlohmann::json albums = nlohmann::json::array();
     nlohmann::json tracks = nlohmann::json::array();
-    for (auto& a : s.library().list_artists(folded, page).items) artists.push_back(artist_json(a));
-    for (auto& a : s.library().list_albums(0, folded, page).items) {
-      albums.push_back(album_json(a, s.library().is_album_hearted(viewer.id, a.id)));
+    // A query of only punctuation or spaces folds to nothing, which the store
+    // reads as "no filter": searching for "!!!" must find nothing, not all.
+    if (!folded.empty()) {
+      for (auto& a : s.library().list_artists(folded, page).items) {
+        artists.push_back(artist_json(a));
+      }
+      for (auto& a : s.library().list_albums(0, folded, page).items) {
+        nlohmann::json album = album_json(a, s.library().is_album_hearted(viewer.id, a.id));
+        album["quality"] = quality_json(s.library().album_tracks(a.id));
+        albums.push_back(std::move(album));
+      }
+      std::map<int64_t, std::vector<int64_t>> hearted_by_album;
+      for (auto& t : s.library().search_tracks(folded, page).items) {
+        auto it = hearted_by_album.find(t.album_id);
+        if (it == hearted_by_album.end()) {
+          auto ids = s.library().hearted_track_ids(viewer.id, t.album_id);
+          it = hearted_by_album.emplace(t.album_id, std::move(ids)).first;
+        }
+        bool h = std::find(it->second.begin(), it->second.end(), t.id) != it->second.end();
+        tracks.push_back(track_json(t, h));
+      }
     }
-    for (auto& t : s.library().search_tracks(folded, page).items) tracks.push_back(track_json(t, false));
     out["query"] = query;
     out["artists"] = std::move(artists);
     out["albums"] = std::move(albums);

@@ -25,7 +25,7 @@ class LibraryService {
       : store_(store), activity_(activity), bus_(bus) {}
 
   nlohmann::json list_artists(const std::string& query, Page page);
-  nlohmann::json get_artist(int64_t id);
+  nlohmann::json get_artist(const AuthUser& viewer, int64_t id);
   nlohmann::json list_albums(const AuthUser& viewer, int64_t artist_id, const std::string& query,
                              Page page);
   nlohmann::json get_album(const AuthUser& viewer, int64_t id);

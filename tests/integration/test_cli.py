@@ -3,8 +3,11 @@ help, exit codes (0 ok, 1 error, 2 usage/configuration error) and the
 configuration precedence defaults < TOML file < BARBOSSA_* env < flags.
 """
 import os
+import pty
 import re
+import select
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -162,6 +165,57 @@ def test_user_commands_offline(tmp_path):
     assert set(user_rows(d)) == {"root"}
 
 
+def test_password_stdin_without_password_is_an_error(tmp_path):
+    d = tmp_path / "data"
+    for stdin in ("", "\n"):
+        p = run_cli(d, "user", "add", "quiet", "--password-stdin", input_text=stdin, check=False)
+        assert p.returncode == 1 and p.stderr.strip(), (p.returncode, p.stdout, p.stderr)
+    assert "quiet" not in user_rows(d)
+
+
+def test_password_prompt_does_not_echo(tmp_path):
+    """`user add NAME` on a terminal prompts for the password with echo off."""
+    d = tmp_path / "data"
+    secret = "Echo-Test-Pass-42"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([BIN, "--data-dir", str(d), "user", "add", "tty-user"], stdin=slave,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+    os.close(slave)
+    try:
+        # Type only after the prompt: input sent earlier is flushed by design.
+        prompt = b""
+        deadline = time.time() + 10
+        while b"Password" not in prompt and time.time() < deadline:
+            if select.select([proc.stderr], [], [], 0.2)[0]:
+                prompt += os.read(proc.stderr.fileno(), 4096)
+        assert b"Password" in prompt, prompt
+        os.write(master, (secret + "\n").encode())
+        out, err = proc.communicate(timeout=20)
+        echoed = b""
+        while select.select([master], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO once the child side is gone
+                break
+            if not chunk:
+                break
+            echoed += chunk
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert proc.returncode == 0, (out, err)
+    assert secret.encode() not in echoed, echoed
+    assert secret not in out.decode() + err.decode()
+    # The typed password is the one that was set.
+    s = start_serve(tmp_path, ["--data-dir", str(d), "serve", "--port", "0"],
+                    clean_env(ADMIN_PASSWORD=ADMIN_PASSWORD))
+    try:
+        login_body(s, "tty-user", secret)
+    finally:
+        s.stop()
+
+
 def test_user_add_without_password_generates_one(tmp_path):
     d = tmp_path / "data"
     p = run_cli(d, "user", "add", "gen", input_text="")
@@ -204,7 +258,7 @@ def test_cli_users_work_against_running_server(server):
     (["--set", "PORT=abc", "serve"], {}, "PORT"),
     (["--set", "PORT=70000", "serve"], {}, "PORT"),
     (["serve", "--port", "abc"], {}, "PORT"),
-    ([ "serve"], {"PORT": "abc"}, "PORT"),
+    (["serve"], {"PORT": "abc"}, "PORT"),
     (["--set", "TOKEN_HOURS=soon", "serve"], {}, "TOKEN_HOURS"),
     (["--set", "HEARTBEAT_SECONDS=-1", "serve"], {}, "HEARTBEAT_SECONDS"),
     (["--set", "NO_SUCH_KEY=1", "serve"], {}, "NO_SUCH_KEY"),
@@ -216,6 +270,18 @@ def test_bad_configuration_exits_2_naming_the_key(tmp_path, args, env, word):
     p = barbossa("--data-dir", str(tmp_path / "d"), *args, env=clean_env(**env), timeout=15)
     assert p.returncode == 2, (args, p.returncode, p.stdout, p.stderr)
     assert word in p.stderr, p.stderr
+    # Refused before touching anything: no database, no first admin whose
+    # generated password scrolled past with the error.
+    assert not (tmp_path / "d" / "barbossa.db").exists()
+    assert "password" not in p.stdout.lower()
+
+
+def test_bad_configuration_stops_offline_commands_too(tmp_path):
+    d = tmp_path / "d"
+    p = barbossa("--data-dir", str(d), "user", "add", "x", "--password-stdin",
+                 env=clean_env(TOKEN_HOURS="lots"), input_text="long-enough-1\n")
+    assert p.returncode == 2 and "TOKEN_HOURS" in p.stderr, (p.returncode, p.stderr)
+    assert not (d / "barbossa.db").exists()
 
 
 def test_bad_config_file_exits_2(tmp_path):
@@ -231,26 +297,26 @@ def test_bad_config_file_exits_2(tmp_path):
 
 # --- configuration precedence --------------------------------------------------------
 
+def migrate_ok(*args, env=None):
+    p = barbossa(*args, "migrate", env=env)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+
+
 def test_config_precedence_data_dir(tmp_path):
     """DATA_DIR: file < env < flag, observed through where `migrate` puts the database."""
     file_dir, env_dir, flag_dir = (tmp_path / n for n in ("from-file", "from-env", "from-flag"))
     cfg = tmp_path / "barbossa.toml"
     cfg.write_text(f'DATA_DIR = "{file_dir}"\n')
+    with_env = clean_env(DATA_DIR=env_dir)
 
-    barbossa_ok = lambda *a, env=None: _ok(barbossa(*a, env=env))  # noqa: E731
-    barbossa_ok("--config", str(cfg), "migrate")
+    migrate_ok("--config", str(cfg))
     assert (file_dir / "barbossa.db").exists()
-    barbossa_ok("--config", str(cfg), "migrate", env=clean_env(DATA_DIR=env_dir))
+    migrate_ok("--config", str(cfg), env=with_env)
     assert (env_dir / "barbossa.db").exists()
-    barbossa_ok("--config", str(cfg), "--data-dir", str(flag_dir), "migrate", env=clean_env(DATA_DIR=env_dir))
+    migrate_ok("--config", str(cfg), "--data-dir", str(flag_dir), env=with_env)
     assert (flag_dir / "barbossa.db").exists()
-    barbossa_ok("--config", str(cfg), "--set", f"DATA_DIR={flag_dir}2", "migrate", env=clean_env(DATA_DIR=env_dir))
+    migrate_ok("--config", str(cfg), "--set", f"DATA_DIR={flag_dir}2", env=with_env)
     assert (tmp_path / "from-flag2" / "barbossa.db").exists()
-
-
-def _ok(p):
-    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
-    return p
 
 
 def test_config_precedence_token_hours(tmp_path):
@@ -276,7 +342,7 @@ def test_config_precedence_token_hours(tmp_path):
 
 def test_port_flag_overrides_env(tmp_path):
     # Env asks for a fixed port; the --port flag (0: pick a free one) wins.
-    with __import__("socket").socket() as probe:
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         busy_port = probe.getsockname()[1]
         probe.listen(1)

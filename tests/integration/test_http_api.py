@@ -182,6 +182,8 @@ def test_root_serves_web_page(api):
     assert "<html" in r.text.lower()
     h = requests.head(api.base + "/", timeout=10)
     assert h.status_code == 200 and h.content == b""
+    assert int(h.headers["Content-Length"]) == len(r.content)
+    assert requests.get(api.base + "/index.html", timeout=10).content == r.content
 
 
 @pytest.mark.parametrize("path", [
@@ -391,7 +393,8 @@ def test_login_rate_limit_per_address_and_username(server_factory):
     err = assert_error(r, 429)
     retry = r.headers.get("Retry-After")
     assert retry is not None and retry.isdigit(), r.headers
-    assert 1 <= int(retry) <= 300
+    # Default window 300 s, counted from the oldest of the 10 failures just made.
+    assert 250 <= int(retry) <= 300, retry
     assert "access_token" not in r.text and err["code"]
     # Per username: another address trying the same user is blocked too.
     assert_error(login_raw(s, "victim", "victim-pass-1", source="127.0.0.2"), 429)
@@ -403,6 +406,18 @@ def test_login_rate_limit_per_address_and_username(server_factory):
     # Already-issued tokens keep working; only login is limited.
     assert s.request("GET", "/api/auth/me", token=r.json()["access_token"]).status_code == 200
     assert_alive(s)
+
+
+def test_login_rate_limit_ignores_username_case(server_factory):
+    # Login names match case-insensitively, so "Victim" and "VICTIM" are the
+    # same account and share one failure counter.
+    s = server_factory()
+    s.create_user("victim", "victim-pass-1")
+    variants = ["victim", "Victim", "VICTIM", "vIctim", "viCtim", "vicTim", "victIm", "victiM", "VIctim", "viCTim"]
+    for i, name in enumerate(variants):
+        assert_error(login_raw(s, name, "wrong-password", source=f"127.0.4.{i + 1}"), 401)
+    assert_error(login_raw(s, "victim", "victim-pass-1", source="127.0.5.1"), 429)
+    assert_error(login_raw(s, "VicTim", "victim-pass-1", source="127.0.5.2"), 429)
 
 
 def test_login_success_resets_username_counter(server_factory):
@@ -461,6 +476,14 @@ def test_chunked_body_too_large_is_rejected(api):
         assert_error(r, 413)
     except requests.ConnectionError:
         pass  # closing the connection is an acceptable answer mid-stream
+    assert_alive(api)
+
+
+def test_deeply_nested_json_is_400(api):
+    t = api.tokens["admin"]
+    for body in (b"[" * 200000 + b"]" * 200000, b"[" * 500000, b'{"a":' * 100000 + b"1" + b"}" * 100000):
+        assert_error(api.request("POST", "/api/auth/login", data=body), 400)
+        assert_error(api.request("POST", "/api/admin/users", token=t, data=body), 400)
     assert_alive(api)
 
 
@@ -841,6 +864,31 @@ def test_search_is_accent_and_case_insensitive(api, library):
     assert r["artists"] == [] and r["albums"] == []
     r = search(api, t, "zzz-nothing").json()
     assert r["artists"] == [] and r["albums"] == [] and r["tracks"] == []
+    # Queries that fold to nothing find nothing (not the whole library).
+    for q in ("!!!", " ", "-", "\u2014"):
+        r = search(api, t, q)
+        assert r.status_code in (200, 400), (q, r.status_code)
+        if r.status_code == 200:
+            body = r.json()
+            assert body["artists"] == [] and body["albums"] == [] and body["tracks"] == [], q
+        else:
+            assert_error(r, 400)
+
+
+def test_invalid_utf8_in_path_or_query_is_not_500(api, library):
+    t = api.tokens["alice"]
+    h = {"Authorization": f"Bearer {t}"}
+    assert_error(raw_get(api, "/api/%ff%fe", headers=h), 404)
+    assert_error(raw_get(api, "/api/albums/%ff", headers=h), 404)
+    assert_error(raw_get(api, "/%ff%fe.html", headers=h), 404)
+    for path in ("/api/search?q=%ff", "/api/search?q=bj%C3", "/api/albums?q=%ff%fe", "/api/artists?q=%c3%28"):
+        r = raw_get(api, path, headers=h)
+        assert r.status_code in (200, 400), (path, r.status_code, r.text)
+        if r.status_code == 200:
+            r.json()
+        else:
+            assert_error(r, 400)
+    assert_alive(api)
 
 
 # --- hearts and activity -------------------------------------------------------
@@ -901,13 +949,26 @@ def test_hearting_every_track_hearts_album(api, library):
     assert {tr["id"] for tr in tracks} <= {tr["id"] for tr in lib["tracks"]["items"]}
     # Someone else's view is unchanged.
     assert api.request("GET", f"/api/albums/{aid}", token=api.tokens["alice"]).json()["is_hearted"] is False
+    # Every view of the album and its tracks agrees: artist page and search.
+    artist_id = detail["artist"]["id"]
+    for who, expected in (("bob", True), ("alice", False)):
+        artist = api.request("GET", f"/api/artists/{artist_id}", token=api.tokens[who]).json()
+        assert [a["is_hearted"] for a in artist["albums"]] == [expected], (who, artist)
+        found = search(api, api.tokens[who], "track title 2").json()
+        mine = [tr for tr in found["tracks"] if tr["album_id"] == aid]
+        assert mine and all(tr["is_hearted"] is expected for tr in mine), (who, found["tracks"])
+        albums = search(api, api.tokens[who], "abbey road").json()["albums"]
+        assert [a["is_hearted"] for a in albums] == [expected]
 
 
 def test_activity_shows_hearts_newest_first_and_pages(api, library):
     t = api.tokens["alice"]
+    # At least five fresh rows, the newest being alice's heart of Homogenic.
+    for key in ("agaetis", "post", "homogenic"):
+        api.request("DELETE", f"/api/me/library/albums/{library[key]}", token=t)
+    for key in ("agaetis", "post", "homogenic"):
+        assert api.request("POST", f"/api/me/library/albums/{library[key]}", token=t).status_code == 201
     aid = library["homogenic"]
-    api.request("DELETE", f"/api/me/library/albums/{aid}", token=t)
-    assert api.request("POST", f"/api/me/library/albums/{aid}", token=t).status_code == 201
     r = api.request("GET", "/api/activity?limit=50", token=api.tokens["bob"])
     assert r.status_code == 200
     items = r.json()["items"]
@@ -924,12 +985,14 @@ def test_activity_shows_hearts_newest_first_and_pages(api, library):
     assert api.request("POST", f"/api/me/library/albums/{aid}", token=t).status_code == 200
     assert api.request("GET", "/api/activity?limit=1", token=t).json()["items"][0]["id"] == top["id"]
 
+    assert [(a["action"], a["entity_id"]) for a in items[:3]] == [
+        ("heart", library["homogenic"]), ("heart", library["post"]), ("heart", library["agaetis"])]
     # before_id pages backwards without overlap.
-    if len(items) >= 3:
-        p1 = api.request("GET", "/api/activity?limit=2", token=t).json()["items"]
-        p2 = api.request("GET", f"/api/activity?limit=2&before_id={p1[-1]['id']}", token=t).json()["items"]
-        assert [a["id"] for a in p1] == ids[:2]
-        assert [a["id"] for a in p2] == ids[2:4]
+    assert len(items) >= 5
+    p1 = api.request("GET", "/api/activity?limit=2", token=t).json()["items"]
+    p2 = api.request("GET", f"/api/activity?limit=2&before_id={p1[-1]['id']}", token=t).json()["items"]
+    assert [a["id"] for a in p1] == ids[:2]
+    assert [a["id"] for a in p2] == ids[2:4]
     assert api.request("GET", "/api/activity?before_id=1", token=t).json()["items"] == []
 
 
@@ -963,3 +1026,13 @@ def test_log_has_no_secrets(server_factory):
     sig = token.split(".")[2]
     for secret in (secret_pw, wrong_pw, ADMIN_PASSWORD, token, sig, t_admin.split(".")[2]):
         assert secret not in log, f"secret {secret[:6]}... found in log"
+
+
+def test_log_lines_cannot_be_forged(api):
+    # A decoded "%0a" in the logged path would start a fake log line.
+    marker = "FORGED-LOG-LINE-7f3a"
+    raw_get(api, f"/x%0d%0a{marker}%20info%0a")
+    raw_get(api, f"/api/nope%0a{marker}")
+    time.sleep(0.2)
+    for line in api.read_log().splitlines():
+        assert not line.startswith(marker), line

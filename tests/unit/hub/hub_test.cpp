@@ -43,22 +43,34 @@ class HubTest : public ::testing::Test {
   std::shared_ptr<RecordingConnection> connect(int64_t user, bool admin) {
     auto c = std::make_shared<RecordingConnection>();
     handles.push_back(hub.attach(c, user, "u" + std::to_string(user), admin));
+    connections.push_back(c);
     return c;
   }
-  // Publishes a marker to everyone and waits until `c` has it: everything
-  // published before is then delivered too (one dispatcher, in order).
-  void drain(const std::shared_ptr<RecordingConnection>& c) {
+  // Publishes a marker to everyone and waits until every connection has it:
+  // everything published before is then delivered too (each connection is
+  // served by one dispatcher, in order).
+  void drain(const std::shared_ptr<RecordingConnection>& = nullptr) {
     uint64_t marker = bus->publish(event(Channel::kNone, Audience::all()));
-    for (int i = 0; i < 500; ++i) {
-      auto r = c->received();
-      if (!r.empty() && r.back() == marker) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    for (auto& c : connections) {
+      bool seen = false;
+      for (int i = 0; i < 500 && !seen; ++i) {
+        auto r = c->received();
+        seen = !r.empty() && r.back() == marker;
+        if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      if (!seen && !detached(c)) FAIL() << "marker not delivered";
     }
-    FAIL() << "marker not delivered";
+  }
+  bool detached(const std::shared_ptr<RecordingConnection>& c) {
+    for (auto& h : handles) {
+      if (h->connection == c) return h->index == static_cast<size_t>(-1);
+    }
+    return false;
   }
   std::unique_ptr<EventBus> bus = make_memory_event_bus(100, {});
-  Hub hub{*bus};
+  Hub hub{*bus, 3};  // several shards: connections spread over dispatchers
   std::vector<Hub::Handle> handles;
+  std::vector<std::shared_ptr<RecordingConnection>> connections;
 };
 
 TEST_F(HubTest, UserEventReachesAllOfThatUsersSocketsOnly) {
@@ -104,9 +116,8 @@ TEST_F(HubTest, UserAndAdminsAudienceDeliversOncePerSocket) {
 }
 
 TEST_F(HubTest, SubscriptionsFilterAndPermissionsAreChecked) {
-  auto c = std::make_shared<RecordingConnection>();
-  auto h = hub.attach(c, 5, "u5", false);
-  handles.push_back(h);
+  auto c = connect(5, false);
+  auto h = handles.back();
   EXPECT_FALSE(hub.subscribe(*h, "nope").empty());
   EXPECT_FALSE(hub.subscribe(*h, "review").empty());
   EXPECT_TRUE(hub.unsubscribe(*h, "activity").empty());
@@ -134,9 +145,8 @@ TEST_F(HubTest, DetachStopsDeliveryAndCounts) {
 }
 
 TEST_F(HubTest, ReplayIsFilteredForTheClient) {
-  auto c = std::make_shared<RecordingConnection>();
-  auto h = hub.attach(c, 5, "u5", false);
-  handles.push_back(h);
+  auto c = connect(5, false);
+  auto h = handles.back();
   bus->publish(event(Channel::kActivity, Audience::all()));       // 1: visible
   bus->publish(event(Channel::kNone, Audience::user(6)));         // 2: someone else's
   bus->publish(event(Channel::kSystem, Audience::admins_only()));  // 3: admins
@@ -146,6 +156,17 @@ TEST_F(HubTest, ReplayIsFilteredForTheClient) {
   ASSERT_EQ(r->size(), 2u);
   EXPECT_EQ((*r)[0]->seq, 1u);
   EXPECT_EQ((*r)[1]->seq, 4u);
+}
+
+TEST_F(HubTest, EachConnectionSeesEventsInSeqOrder) {
+  for (int i = 0; i < 8; ++i) connect(i + 1, i % 2 == 0);
+  for (int i = 0; i < 200; ++i) bus->publish(event(Channel::kActivity, Audience::all()));
+  drain();
+  for (auto& c : connections) {
+    auto r = c->received();
+    EXPECT_TRUE(std::is_sorted(r.begin(), r.end()));
+    EXPECT_EQ(r.size(), 201u);
+  }
 }
 
 TEST_F(HubTest, ShutDownAllClosesEveryConnection) {

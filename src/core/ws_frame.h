@@ -1,0 +1,55 @@
+// WebSocket framing (RFC 6455) without I/O. The server writes its own frames
+// so that an event is framed once and the same bytes go to every socket, and
+// so that one mutex can serialize every write to a socket (Beast would write
+// pongs and pings behind our back). Reading parses the client's masked frames.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace barbossa {
+
+enum class WsOpcode : uint8_t { kContinuation = 0, kText = 1, kBinary = 2, kClose = 8, kPing = 9, kPong = 10 };
+
+// An unmasked, final server frame.
+std::string ws_encode_frame(WsOpcode opcode, std::string_view payload);
+std::string ws_encode_close(uint16_t code, std::string_view reason);
+
+// Incremental parser for client frames. Feed bytes as they arrive, then call
+// next() until it returns kNeedMore.
+class WsFrameParser {
+ public:
+  enum class Result { kNeedMore, kMessage, kPing, kPong, kClose, kError };
+
+  explicit WsFrameParser(size_t max_message_bytes) : max_message_(max_message_bytes) {}
+
+  void feed(const char* data, size_t size) { buffer_.append(data, size); }
+  Result next();
+
+  // kMessage: the whole (reassembled) text or binary message.
+  // kPing/kPong: the control payload. kClose: the reason text.
+  const std::string& payload() const { return payload_; }
+  bool binary() const { return binary_; }
+  // kClose: the peer's code (1005 when none). kError: the code to close with
+  // (1002 protocol error, 1009 too big).
+  uint16_t code() const { return code_; }
+  const std::string& error() const { return error_; }
+  size_t buffered() const { return buffer_.size(); }
+
+ private:
+  Result fail(uint16_t code, std::string message);
+
+  const size_t max_message_;
+  std::string buffer_;
+  size_t consumed_ = 0;
+  std::string message_;  // fragments so far
+  bool in_message_ = false;
+  bool message_binary_ = false;
+  std::string payload_;
+  bool binary_ = false;
+  uint16_t code_ = 0;
+  std::string error_;
+};
+
+}  // namespace barbossa
