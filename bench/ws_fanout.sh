@@ -62,6 +62,8 @@ PYEOF
 }
 
 : >"$OUT/summary.txt"
+# The kernel's cost of one small send() per socket, measured on this machine now.
+"$PY" "$ROOT/bench/loopback_floor.py" "$CONNS" 100 | tee -a "$OUT/summary.txt"
 # ---------------------------------------------------------------- Barbossa
 DATA="$OUT/barbossa-data"; rm -rf "$DATA"
 "$BIN" --data-dir "$DATA" dev seed --users "$USERS" --albums $((K_SMALL + K_BIG + 10)) --tracks 1 >/dev/null

@@ -107,7 +107,8 @@ int run_server(const Config& config) {
   seq.store = [&store](uint64_t high) {
     store->write([high](StoreSession& s) { s.meta().put(kSeqKey, std::to_string(high)); });
   };
-  auto bus = make_memory_event_bus(static_cast<size_t>(config.get_int("EVENT_BUFFER", 1, 10000000)), seq);
+  auto bus = make_memory_event_bus(static_cast<size_t>(config.get_int("EVENT_BUFFER", 1, 10000000)), seq,
+                                   config.get_bool("WS_DEFLATE"));
   // One fan-out dispatcher per I/O thread: sending to sockets is the hot path.
   Hub hub(*bus, static_cast<size_t>(config.get_int("IO_THREADS", 1, 64)));
   ActivityService activity(*store, *bus);

@@ -50,6 +50,8 @@ struct Event {
   std::shared_ptr<const std::string> json;
   // The same, as one WebSocket text frame: every socket gets these bytes.
   std::shared_ptr<const std::string> frame;
+  // The same compressed (permessage-deflate), when the bus was asked for it.
+  std::shared_ptr<const std::string> deflated_frame;
 };
 
 using EventPtr = std::shared_ptr<const Event>;
@@ -84,7 +86,9 @@ struct SeqPersistence {
   std::function<void(uint64_t)> store;
 };
 
-// In-process bus with a ring buffer of the last `buffer_size` events.
-std::unique_ptr<EventBus> make_memory_event_bus(size_t buffer_size, SeqPersistence persistence);
+// In-process bus with a ring buffer of the last `buffer_size` events. With
+// `deflate`, every event also carries a compressed frame.
+std::unique_ptr<EventBus> make_memory_event_bus(size_t buffer_size, SeqPersistence persistence,
+                                                bool deflate = false);
 
 }  // namespace barbossa

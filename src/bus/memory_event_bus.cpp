@@ -5,6 +5,7 @@
 
 #include "bus/event_bus.h"
 #include "core/time.h"
+#include "core/ws_deflate.h"
 #include "core/ws_frame.h"
 
 namespace barbossa {
@@ -17,8 +18,10 @@ constexpr uint64_t kSeqBlock = 1000;
 
 class MemoryEventBus final : public EventBus {
  public:
-  MemoryEventBus(size_t buffer_size, SeqPersistence persistence)
-      : buffer_size_(buffer_size == 0 ? 1 : buffer_size), persistence_(std::move(persistence)) {
+  MemoryEventBus(size_t buffer_size, SeqPersistence persistence, bool deflate)
+      : buffer_size_(buffer_size == 0 ? 1 : buffer_size),
+        persistence_(std::move(persistence)),
+        deflate_(deflate) {
     seq_ = persistence_.load ? persistence_.load() : 0;
     reserved_ = seq_;
   }
@@ -43,6 +46,10 @@ class MemoryEventBus final : public EventBus {
     message["timestamp"] = iso8601_utc(event->timestamp_ms);
     event->json = std::make_shared<const std::string>(message.dump());
     event->frame = std::make_shared<const std::string>(ws_encode_frame(WsOpcode::kText, *event->json));
+    if (deflate_) {
+      event->deflated_frame = std::make_shared<const std::string>(
+          ws_encode_frame(WsOpcode::kText, ws_deflate(*event->json), /*compressed=*/true));
+    }
 
     EventPtr shared = std::move(event);
     ring_.push_back(shared);
@@ -77,6 +84,7 @@ class MemoryEventBus final : public EventBus {
  private:
   const size_t buffer_size_;
   SeqPersistence persistence_;
+  const bool deflate_;
   mutable std::mutex mu_;
   uint64_t seq_ = 0;
   uint64_t reserved_ = 0;
@@ -86,8 +94,9 @@ class MemoryEventBus final : public EventBus {
 
 }  // namespace
 
-std::unique_ptr<EventBus> make_memory_event_bus(size_t buffer_size, SeqPersistence persistence) {
-  return std::make_unique<MemoryEventBus>(buffer_size, std::move(persistence));
+std::unique_ptr<EventBus> make_memory_event_bus(size_t buffer_size, SeqPersistence persistence,
+                                                bool deflate) {
+  return std::make_unique<MemoryEventBus>(buffer_size, std::move(persistence), deflate);
 }
 
 }  // namespace barbossa

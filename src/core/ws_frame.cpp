@@ -1,12 +1,14 @@
 #include "core/ws_frame.h"
 
+#include "core/ws_deflate.h"
+
 namespace barbossa {
 
-std::string ws_encode_frame(WsOpcode opcode, std::string_view payload) {
+std::string ws_encode_frame(WsOpcode opcode, std::string_view payload, bool compressed) {
   std::string out;
   size_t n = payload.size();
   out.reserve(n + 10);
-  out.push_back(static_cast<char>(0x80 | static_cast<uint8_t>(opcode)));
+  out.push_back(static_cast<char>(0x80 | (compressed ? 0x40 : 0) | static_cast<uint8_t>(opcode)));
   if (n < 126) {
     out.push_back(static_cast<char>(n));
   } else if (n <= 0xFFFF) {
@@ -51,7 +53,8 @@ WsFrameParser::Result WsFrameParser::next() {
     const bool masked = p[1] & 0x80;
     uint64_t len = p[1] & 0x7F;
     size_t header = 2;
-    if (rsv != 0) return fail(1002, "Reserved bits set without an extension");
+    const bool rsv1_ok = deflate_ && rsv == 0x40 && (p[0] & 0x0F) != 0 && (p[0] & 0x0F) < 8;
+    if (rsv != 0 && !rsv1_ok) return fail(1002, "Reserved bits set without an extension");
     if (!masked) return fail(1002, "Client frames must be masked");
     if (len == 126) {
       if (avail < 4) return Result::kNeedMore;
@@ -98,6 +101,7 @@ WsFrameParser::Result WsFrameParser::next() {
       if (in_message_) return fail(1002, "New message inside a fragmented one");
       in_message_ = true;
       message_binary_ = opcode == 2;
+      message_compressed_ = rsv == 0x40;
       message_ = std::move(unmasked);
     }
     if (fin) {
@@ -105,6 +109,13 @@ WsFrameParser::Result WsFrameParser::next() {
       payload_ = std::move(message_);
       message_.clear();
       binary_ = message_binary_;
+      if (message_compressed_) {
+        bool too_big = false;
+        auto inflated = ws_inflate(payload_, max_message_, too_big);
+        if (too_big) return fail(1009, "Message too big");
+        if (!inflated) return fail(1007, "Invalid compressed message");
+        payload_ = std::move(*inflated);
+      }
       return Result::kMessage;
     }
   }

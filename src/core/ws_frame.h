@@ -12,8 +12,8 @@ namespace barbossa {
 
 enum class WsOpcode : uint8_t { kContinuation = 0, kText = 1, kBinary = 2, kClose = 8, kPing = 9, kPong = 10 };
 
-// An unmasked, final server frame.
-std::string ws_encode_frame(WsOpcode opcode, std::string_view payload);
+// An unmasked, final server frame. `compressed` sets RSV1 (permessage-deflate).
+std::string ws_encode_frame(WsOpcode opcode, std::string_view payload, bool compressed = false);
 std::string ws_encode_close(uint16_t code, std::string_view reason);
 
 // Incremental parser for client frames. Feed bytes as they arrive, then call
@@ -23,6 +23,10 @@ class WsFrameParser {
   enum class Result { kNeedMore, kMessage, kPing, kPong, kClose, kError };
 
   explicit WsFrameParser(size_t max_message_bytes) : max_message_(max_message_bytes) {}
+
+  // After permessage-deflate was negotiated: RSV1 marks a compressed message,
+  // which next() inflates (max_message_bytes applies to the inflated size).
+  void enable_deflate() { deflate_ = true; }
 
   void feed(const char* data, size_t size) { buffer_.append(data, size); }
   Result next();
@@ -41,6 +45,8 @@ class WsFrameParser {
   Result fail(uint16_t code, std::string message);
 
   const size_t max_message_;
+  bool deflate_ = false;
+  bool message_compressed_ = false;
   std::string buffer_;
   size_t consumed_ = 0;
   std::string message_;  // fragments so far

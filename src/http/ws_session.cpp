@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/time.h"
+#include "core/ws_deflate.h"
 
 namespace barbossa {
 
@@ -48,12 +49,21 @@ void WsSession::run(Request request, std::optional<WsIdentity> identity) {
   timeouts.idle_timeout = websocket::stream_base::none();
   timeouts.keep_alive_pings = false;
   ws_.set_option(timeouts);
-  // Frames are written by us, uncompressed (see docs/REALTIME.md).
+  // Beast does not negotiate: we write the frames, so we answer the offer.
   websocket::permessage_deflate deflate;
   deflate.server_enable = false;
   ws_.set_option(deflate);
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+  std::string extensions;
+  if (options_.ws_deflate) {
+    if (auto accepted = ws_deflate_accept(request[beast::http::field::sec_websocket_extensions])) {
+      extensions = *accepted;
+      deflate_ = true;
+      parser_.enable_deflate();
+    }
+  }
+  ws_.set_option(websocket::stream_base::decorator([extensions](websocket::response_type& res) {
     res.set(beast::http::field::server, "barbossa");
+    if (!extensions.empty()) res.set(beast::http::field::sec_websocket_extensions, extensions);
   }));
 
   auto self = shared_from_this();
@@ -68,6 +78,8 @@ void WsSession::run(Request request, std::optional<WsIdentity> identity) {
     }
     self->last_received_ = Clock::now();
     if (!identity) {
+      // No user: nothing the client sends may be acted on.
+      self->reading_frames_ = false;
       self->close_with(4001, "Invalid token");
       self->do_read();
       return;
@@ -133,6 +145,10 @@ void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
 }
 
 void WsSession::handle_message(const std::string& text) {
+  // A socket without an identity is being closed with 4001, yet its peer may
+  // still send before it reads our close: nothing it says is answered (and
+  // subscribe/resume would dereference the missing client).
+  if (!client_) return;
   json msg = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (msg.is_discarded()) return send_reply(error_message("Invalid JSON"));
   if (!msg.is_object() || !msg.contains("type") || !msg["type"].is_string()) {
@@ -175,7 +191,7 @@ void WsSession::handle_resume(int64_t after_seq) {
   if (closing_) return;
   size_t bytes = 0;
   if (events) {
-    for (auto& e : *events) bytes += e->frame->size();
+    for (auto& e : *events) bytes += frame_for(*e)->size();
   }
   if (!events || events->size() > options_.ws_queue_messages || bytes > options_.ws_queue_bytes) {
     push_locked({std::make_shared<const std::string>(
@@ -196,7 +212,7 @@ void WsSession::handle_resume(int64_t after_seq) {
   queued_bytes_ = 0;
   for (auto& o : queue_) queued_bytes_ += o.frame->size();
   replayed_to_ = std::max(replayed_to_, to);
-  for (auto& e : *events) push_locked({e->frame, e});
+  for (auto& e : *events) push_locked({frame_for(*e), e});
   json done = json::object();
   done["type"] = "resumed";
   done["from"] = after_seq;
@@ -214,16 +230,17 @@ void WsSession::deliver(const EventPtr& event) {
     for (size_t i = front_offset_ > 0 ? 1 : 0; i < queue_.size(); ++i) {
       auto& o = queue_[i];
       if (o.event && o.event->coalesce_key == event->coalesce_key) {
-        queued_bytes_ = queued_bytes_ - o.frame->size() + event->frame->size();
-        o = {event->frame, event};
+        queued_bytes_ = queued_bytes_ - o.frame->size() + frame_for(*event)->size();
+        o = {frame_for(*event), event};
         return;
       }
     }
   }
-  if (stalled_locked(Clock::now()) || !make_room_locked(event->frame->size())) {
+  const auto& frame = frame_for(*event);
+  if (stalled_locked(Clock::now()) || !make_room_locked(frame->size())) {
     return close_with_locked(1013, "Client too slow");
   }
-  push_locked({event->frame, event});
+  push_locked({frame, event});
   if (!waiting_writable_) flush_locked();
 }
 
@@ -381,7 +398,7 @@ void WsSession::close_with_locked(uint16_t code, std::string_view reason) {
   if (closing_ || fd_ < 0) return;
   closing_ = true;
   if (code == 1013) {
-    spdlog::warn("closing a websocket that cannot keep up (user {})", client_ ? client_->user_id : 0);
+    spdlog::warn("closing a websocket that cannot keep up");
   }
   // Drop what has not started; a partly written frame must be finished or
   // the stream would be corrupt.

@@ -57,6 +57,11 @@ class WsSession final : public HubConnection, public std::enable_shared_from_thi
   };
 
   boost::asio::ip::tcp::socket& socket() { return boost::beast::get_lowest_layer(ws_).socket(); }
+  // Replies go out uncompressed (allowed per message); events use the
+  // bus's shared compressed frame when deflate was negotiated.
+  const std::shared_ptr<const std::string>& frame_for(const Event& e) const {
+    return deflate_ && e.deflated_frame ? e.deflated_frame : e.frame;
+  }
 
   // Strand only.
   void start();
@@ -88,6 +93,7 @@ class WsSession final : public HubConnection, public std::enable_shared_from_thi
   Hub& hub_;
   const ServerOptions& options_;
   Hub::Handle client_;
+  bool deflate_ = false;  // set before the hub knows us; read-only afterwards
   boost::asio::steady_timer heartbeat_timer_;
   boost::asio::steady_timer stall_timer_;
   boost::asio::steady_timer teardown_timer_;

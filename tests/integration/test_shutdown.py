@@ -6,7 +6,8 @@ import time
 
 import requests
 
-from wsclient import RawWebSocket, connect, first_heartbeat, forge_token, run, server_secret, wait_closed
+from wsclient import (RawWebSocket, connect, first_heartbeat, forge_token, run, server_secret,
+                      wait_closed)
 
 EXIT_BOUND = 5.0
 

@@ -9,13 +9,12 @@ import threading
 import time
 from datetime import datetime, timezone
 
-import pytest
 import requests
 import websockets
 
-from wsclient import (HEARTBEAT, collect, connect, first_heartbeat, forge_token, in_thread,
-                      next_message, recv_json, request, run, send_json, server_secret,
-                      wait_closed)
+from wsclient import (HEARTBEAT, RawWebSocket, collect, connect, first_heartbeat, forge_token,
+                      in_thread, next_message, recv_json, request, run, send_json,
+                      server_secret, wait_closed)
 
 USER_PASSWORD = "user-pass-123"
 
@@ -86,6 +85,22 @@ def test_bad_tokens_are_accepted_then_closed_with_4001(server):
             assert received == [], (label, received)
 
     run(scenario())
+
+
+def test_unauthenticated_socket_that_keeps_talking_is_ignored_not_fatal(server):
+    """A client may send before it reads the 4001 close: the server must not
+    act on it (it has no user) and must certainly not crash."""
+    raw = RawWebSocket(server, "not-a-token")
+    for text in ('{"type":"subscribe","channel":"activity"}', '{"type":"resume","after_seq":0}',
+                 '{"type":"unsubscribe","channel":"library"}', '{"type":"ping"}', "{bad json"):
+        raw.send_text(text)
+    messages, code, reason, eof = raw.read_until_close(5)
+    raw.close()
+    assert (code, reason, eof) == (4001, "Invalid token", False)
+    assert messages == []
+    time.sleep(0.3)
+    assert server.proc.poll() is None, "server died:\n" + server.read_log()[-2000:]
+    assert server.request("GET", "/health").status_code == 200
 
 
 # --- heartbeats and client messages --------------------------------------------
@@ -218,14 +233,16 @@ def test_unsubscribe_stops_channel_events_but_not_notifications(server):
     async def scenario():
         ws = await connect(server, alice_token)
         await first_heartbeat(ws)
-        assert (await request(ws, {"type": "unsubscribe", "channel": "activity"}))["type"] == "unsubscribed"
+        ok = await request(ws, {"type": "unsubscribe", "channel": "activity"})
+        assert ok["type"] == "unsubscribed"
         await in_thread(heart, server, admin_token, albums[0])
         seq = await in_thread(notify, server, admin_token, alice_id)
         # The heart's activity event is skipped; the notification is not.
         msg = await next_message(ws, 3)
         assert msg["type"] == "notification" and msg["seq"] == seq, msg
 
-        assert (await request(ws, {"type": "subscribe", "channel": "activity"}))["type"] == "subscribed"
+        ok = await request(ws, {"type": "subscribe", "channel": "activity"})
+        assert ok["type"] == "subscribed"
         await in_thread(heart, server, admin_token, albums[1])
         msg = await next_message(ws, 3)
         assert msg["type"] == "activity" and msg["entity_id"] == albums[1], msg
@@ -446,7 +463,8 @@ def test_resume_beyond_the_buffer_requires_resync(server_factory):
 
         b = await connect(server, b_token)
         await first_heartbeat(b)
-        assert await request(b, {"type": "resume", "after_seq": seen}) == {"type": "resync_required"}
+        answer = await request(b, {"type": "resume", "after_seq": seen})
+        assert answer == {"type": "resync_required"}
         # The last five are still buffered.
         await send_json(b, {"type": "resume", "after_seq": seqs[-4]})
         got = [await next_message(b, 2) for _ in range(4)]

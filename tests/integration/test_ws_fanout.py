@@ -15,7 +15,8 @@ from datetime import datetime
 
 import requests
 
-from wsclient import RawWebSocket, connect, first_heartbeat, forge_token, in_thread, run, server_secret
+from wsclient import (RawWebSocket, connect, first_heartbeat, forge_token, in_thread, run,
+                      server_secret)
 
 SOCKETS = 1000
 USERS = 10           # the 1,000 sockets belong to these users, 100 each
@@ -215,3 +216,30 @@ def test_stalled_client_does_not_delay_1000_others_and_is_closed_1013(server_fac
     flood_kib = FLOOD_MESSAGES * FLOOD_SIZE // 1024
     assert rss_open - rss_before < 64 * 1024, (rss_before, rss_open)
     assert rss_stuck - rss_open < 3 * flood_kib + 32 * 1024, (rss_open, rss_stuck, flood_kib)
+
+
+def test_closed_sockets_give_their_memory_back(server):
+    """Browsers reconnect all day: 1,800 connect/close cycles must not grow
+    the server. (Each closed session used to stay referenced from its own
+    hub record, about 6 KiB apiece.)"""
+    token = server.admin_token()
+    rounds, per_round = 6, 300
+
+    async def cycle():
+        sockets = await asyncio.gather(*(connect(server, token) for _ in range(per_round)))
+        await asyncio.gather(*(first_heartbeat(ws) for ws in sockets))
+        await asyncio.gather(*(ws.close() for ws in sockets))
+        await asyncio.sleep(0.3)  # let the server finish its side of the closes
+
+    async def scenario():
+        rss = []
+        for _ in range(rounds):
+            await cycle()
+            rss.append(server.rss_kib())
+        return rss
+
+    rss = run(scenario(), timeout=120)
+    # The first round warms the allocator; after that the footprint is flat.
+    growth = rss[-1] - rss[0]
+    closed = (rounds - 1) * per_round
+    assert growth < 2048, f"RSS grew {growth} KiB over {closed} closed sockets: {rss}"

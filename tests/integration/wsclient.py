@@ -158,7 +158,8 @@ class RawWebSocket:
         self.sock.sendall((f"GET /ws?token={token} HTTP/1.1\r\n"
                            f"Host: 127.0.0.1:{server.port}\r\n"
                            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+                           f"Sec-WebSocket-Key: {key}\r\n"
+                           "Sec-WebSocket-Version: 13\r\n\r\n").encode())
         buf = b""
         while b"\r\n\r\n" not in buf:
             chunk = self.sock.recv(1024)

@@ -104,3 +104,49 @@ TEST(WsFrameTest, CloseCarriesCodeAndReason) {
 
 }  // namespace
 }  // namespace barbossa
+
+#include "core/ws_deflate.h"
+
+namespace barbossa {
+namespace {
+
+TEST(WsDeflateTest, NegotiatesOnlyWhenOffered) {
+  EXPECT_TRUE(ws_deflate_accept("permessage-deflate; client_max_window_bits").has_value());
+  EXPECT_TRUE(ws_deflate_accept("x-webkit-deflate-frame, permessage-deflate").has_value());
+  EXPECT_FALSE(ws_deflate_accept("").has_value());
+  EXPECT_FALSE(ws_deflate_accept("permessage-deflatex").has_value());
+}
+
+TEST(WsDeflateTest, RoundTripAndBombLimit) {
+  std::string text(5000, 'a');
+  std::string packed = ws_deflate(text);
+  EXPECT_LT(packed.size(), 100u);
+  bool too_big = false;
+  auto back = ws_inflate(packed, 64 * 1024, too_big);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, text);
+  // A tiny input that inflates past the limit is refused, not expanded.
+  std::string bomb = ws_deflate(std::string(1 << 20, 'z'));
+  EXPECT_FALSE(ws_inflate(bomb, 64 * 1024, too_big).has_value());
+  EXPECT_TRUE(too_big);
+  EXPECT_FALSE(ws_inflate("\xff\xfe garbage", 1024, too_big).has_value());
+  EXPECT_FALSE(too_big);
+}
+
+TEST(WsDeflateTest, ParserInflatesCompressedMessages) {
+  WsFrameParser p(64 * 1024);
+  p.enable_deflate();
+  std::string frame = client_frame(0xC1, ws_deflate(R"({"type":"ping"})"));
+  p.feed(frame.data(), frame.size());
+  ASSERT_EQ(p.next(), WsFrameParser::Result::kMessage);
+  EXPECT_EQ(p.payload(), R"({"type":"ping"})");
+  std::string bomb = client_frame(0xC1, ws_deflate(std::string(1 << 20, 'z')));
+  WsFrameParser q(64 * 1024);
+  q.enable_deflate();
+  q.feed(bomb.data(), bomb.size());
+  ASSERT_EQ(q.next(), WsFrameParser::Result::kError);
+  EXPECT_EQ(q.code(), 1009);
+}
+
+}  // namespace
+}  // namespace barbossa
