@@ -165,11 +165,17 @@ awaitable<void> HttpServer::Impl::shutdown_sequence() {
 }
 
 awaitable<void> HttpServer::Impl::accept_loop() {
+  auto last_warning = std::chrono::steady_clock::time_point{};
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), tuple_awaitable);
     if (ec) {
       if (stopping.load() || ec == asio::error::operation_aborted) co_return;
-      spdlog::warn("accept failed: {}", ec.message());
+      // Out of descriptors repeats every 50 ms: say it once per 10 s.
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_warning > std::chrono::seconds(10)) {
+        last_warning = now;
+        spdlog::warn("accept failed: {} (connections are refused until it clears)", ec.message());
+      }
       // Out of descriptors: back off instead of spinning.
       asio::steady_timer timer(ioc);
       timer.expires_after(std::chrono::milliseconds(50));

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -101,21 +102,31 @@ void WsSession::start() {
 // ---------------------------------------------------------------- reading
 
 void WsSession::do_read() {
-  socket().async_read_some(asio::buffer(read_chunk_),
-                           beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+  // Wait for readability, then read into a stack buffer: an idle socket owns
+  // no read buffer at all (20,000 idle sockets x 16 KiB would be 320 MiB).
+  socket().async_wait(asio::ip::tcp::socket::wait_read,
+                      beast::bind_front_handler(&WsSession::on_readable, shared_from_this()));
 }
 
-void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
+void WsSession::on_readable(beast::error_code ec) {
   if (ec) {
-    if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
-      spdlog::debug("websocket read ended: {}", ec.message());
-    }
-    finish();
-    return;
+    if (ec != asio::error::operation_aborted) spdlog::debug("websocket wait ended: {}", ec.message());
+    return finish();
   }
+  std::array<char, 16384> chunk;
+  ssize_t n = ::recv(socket().native_handle(), chunk.data(), chunk.size(), MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return do_read();
+  if (n <= 0) {
+    if (n < 0) spdlog::debug("websocket read ended: {}", std::strerror(errno));
+    return finish();  // 0: the peer closed its side
+  }
+  on_read(chunk.data(), static_cast<std::size_t>(n));
+}
+
+void WsSession::on_read(const char* data, std::size_t bytes) {
   last_received_ = Clock::now();
   if (!reading_frames_) return do_read();  // after a close: wait for EOF, discard the rest
-  parser_.feed(read_chunk_.data(), bytes);
+  parser_.feed(data, bytes);
   for (;;) {
     auto result = parser_.next();
     if (result == WsFrameParser::Result::kNeedMore) break;

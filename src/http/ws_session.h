@@ -66,7 +66,8 @@ class WsSession final : public HubConnection, public std::enable_shared_from_thi
   // Strand only.
   void start();
   void do_read();
-  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void on_readable(boost::beast::error_code ec);
+  void on_read(const char* data, std::size_t bytes);
   void handle_message(const std::string& text);
   void handle_resume(int64_t after_seq);
   void start_heartbeat();
@@ -99,7 +100,6 @@ class WsSession final : public HubConnection, public std::enable_shared_from_thi
   boost::asio::steady_timer teardown_timer_;
 
   // Strand only.
-  std::array<char, 16384> read_chunk_{};
   WsFrameParser parser_;
   bool finished_ = false;
   bool reading_frames_ = true;  // false once a close was sent or received
