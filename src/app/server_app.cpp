@@ -109,8 +109,9 @@ int run_server(const Config& config) {
   };
   auto bus = make_memory_event_bus(static_cast<size_t>(config.get_int("EVENT_BUFFER", 1, 10000000)), seq,
                                    config.get_bool("WS_DEFLATE"));
-  // One fan-out dispatcher per I/O thread: sending to sockets is the hot path.
-  Hub hub(*bus, static_cast<size_t>(config.get_int("IO_THREADS", 1, 64)));
+  // Fan-out threads write events into sockets (the hot path). One keeps a
+  // core free for everything else and measured best on 2 cores (PERFORMANCE.md).
+  Hub hub(*bus, static_cast<size_t>(config.get_int("FANOUT_THREADS", 1, 64)));
   ActivityService activity(*store, *bus);
   LibraryService library(*store, activity, *bus);
 

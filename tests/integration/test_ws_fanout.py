@@ -239,7 +239,8 @@ def test_closed_sockets_give_their_memory_back(server):
         return rss
 
     rss = run(scenario(), timeout=120)
-    # The first round warms the allocator; after that the footprint is flat.
-    growth = rss[-1] - rss[0]
-    closed = (rounds - 1) * per_round
+    # Two rounds warm the allocator up; after that the footprint is flat
+    # (the leak this guards against grew ~1.8 MiB per round).
+    growth = rss[-1] - rss[1]
+    closed = (rounds - 2) * per_round
     assert growth < 2048, f"RSS grew {growth} KiB over {closed} closed sockets: {rss}"
