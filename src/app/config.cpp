@@ -55,7 +55,7 @@ const std::map<std::string, std::string>& Config::default_values() {
       {"WS_DEFLATE", "false"},
       {"WS_SEND_QUEUE", "4096"},
       {"WS_SEND_QUEUE_BYTES", "8388608"},
-      {"WS_STALL_SECONDS", "10"},
+      {"WS_STALL_SECONDS", "5"},
       {"LOGIN_MAX_FAILURES", "10"},
       {"LOGIN_WINDOW_SECONDS", "300"},
       {"SHUTDOWN_GRACE_MS", "3000"},

@@ -29,7 +29,7 @@ struct ServerOptions {
   bool ws_deflate = false;
   size_t ws_queue_messages = 4096;  // per-connection send queue bound
   size_t ws_queue_bytes = 8u << 20;
-  int ws_stall_seconds = 10;  // a write pending this long marks a hopeless client
+  int ws_stall_seconds = 5;  // refused this long: hopeless (close 1013, TCP gone 5 s later)
   int shutdown_grace_ms = 3000;
 };
 
