@@ -8,7 +8,7 @@
 # over the difference of their deliveries, so logins (Argon2id) and socket
 # set-up cancel out. Latency figures come from the K_BIG run.
 #
-# Env: CONNS=1000 USERS=50 RATE=50 K_SMALL=100 K_BIG=500 BASELINE=1 PORT=18080
+# Env: CONNS=1000 USERS=50 RATE=50 K_SMALL=100 K_BIG=500 BASELINE=1 FASTSERVER=1 PORT=18080
 #      WORKERS=1 (wsbench socket threads) BIN=build/barbossa SHARED=../shared/bench PY=/usr/bin/python3
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -87,5 +87,16 @@ if [[ "$BASELINE" == 1 ]]; then
   big=$(run baseline_big "$K_BIG" $((K_SMALL + 1)))
   stop_srv
   summary baseline "$small" "$big" | tee -a "$OUT/summary.txt"
+fi
+# ---------------------------------------------------------------- the kit's no-op server
+# fastserver.js (in ../shared/bench/wsbench) does nothing but broadcast: what
+# wsbench measures against it is the load generator's own floor on this box.
+if [[ "${FASTSERVER:-1}" == 1 ]]; then
+  node "$OUT/wsbench/fastserver.js" "$PORT" >/dev/null 2>&1 &
+  SRV=$!; wait_up
+  small=$(run fastserver_small "$K_SMALL" 1)
+  big=$(run fastserver_big "$K_BIG" $((K_SMALL + 1)))
+  stop_srv
+  summary fastserver "$small" "$big" | tee -a "$OUT/summary.txt"
 fi
 echo "results: $OUT/summary.txt and $OUT/*.json"
