@@ -113,7 +113,7 @@ int run_server(const Config& config) {
   // core free for everything else and measured best on 2 cores (PERFORMANCE.md).
   Hub hub(*bus, static_cast<size_t>(config.get_int("FANOUT_THREADS", 1, 64)));
   ActivityService activity(*store, *bus);
-  LibraryService library(*store, activity, *bus);
+  LibraryService library(*store, activity);
 
   Router router;
   ApiContext api{accounts, library, activity, *bus, nullptr, 200};

@@ -21,8 +21,7 @@ struct HeartResult {
 
 class LibraryService {
  public:
-  LibraryService(Store& store, ActivityService& activity, EventBus& bus)
-      : store_(store), activity_(activity), bus_(bus) {}
+  LibraryService(Store& store, ActivityService& activity) : store_(store), activity_(activity) {}
 
   nlohmann::json list_artists(const std::string& query, Page page);
   nlohmann::json get_artist(const AuthUser& viewer, int64_t id);
@@ -40,7 +39,6 @@ class LibraryService {
  private:
   Store& store_;
   ActivityService& activity_;
-  EventBus& bus_;
 };
 
 nlohmann::json artist_json(const Artist& artist);
