@@ -3,9 +3,9 @@
 // can take an event without blocking (the Beast session implements it).
 //
 // Routing uses indexes (everyone, admins, user -> connections), never a scan
-// per user. Fan-out runs on the hub's own dispatcher thread, so a publisher
-// only pays for one enqueue, and a connection's deliver() only enqueues, so a
-// slow socket never delays the others.
+// per user. Fan-out runs on the hub's own dispatcher threads, so a publisher
+// only pays for one enqueue, and a connection's deliver() never blocks (one
+// non-blocking send at most), so a slow socket never delays the others.
 #pragma once
 
 #include <atomic>
@@ -30,7 +30,7 @@ namespace barbossa {
 class HubConnection {
  public:
   virtual ~HubConnection() = default;
-  // Thread-safe and non-blocking; called from the dispatcher thread.
+  // Thread-safe and non-blocking; called from a dispatcher thread.
   virtual void deliver(const EventPtr& event) = 0;
   // Starts a close handshake with `code` (e.g. 1001 at shutdown).
   virtual void shut_down(uint16_t code, std::string_view reason) = 0;
