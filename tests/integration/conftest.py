@@ -66,8 +66,14 @@ class Server:
             "BARBOSSA_LOG_LEVEL": "info",
         })
         env.update({f"BARBOSSA_{k}": str(v) for k, v in self.env_overrides.items()})
+        return self.launch(["serve"], env, timeout)
+
+    def launch(self, args, env, timeout=15):
+        """Runs `barbossa ARGS...` with exactly `env` and waits for the
+        "listening on" line; used by start() and by tests that need other
+        flags or environments."""
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([BIN, "serve"], stdout=subprocess.PIPE, stderr=self.log, env=env)
+        self.proc = subprocess.Popen([BIN, *args], stdout=subprocess.PIPE, stderr=self.log, env=env)
         deadline = time.time() + timeout
         while time.time() < deadline:
             line = self.proc.stdout.readline().decode(errors="replace")
@@ -80,6 +86,7 @@ class Server:
                 self.port = int(m.group(1))
                 break
         else:
+            self.stop(signal.SIGKILL)
             raise AssertionError("server did not start in time:\n" + self.read_log())
         # Keep draining stdout so the server never blocks on a full pipe.
         import threading

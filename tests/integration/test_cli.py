@@ -6,10 +6,8 @@ import os
 import pty
 import re
 import select
-import signal
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
@@ -39,24 +37,7 @@ def start_serve(tmp_path, args, env, name="srv"):
     object bound to it, so the conftest HTTP helpers work."""
     s = Server(tmp_path / f"{name}-unused")
     s.log_path = tmp_path / f"{name}.log"
-    s.log = open(s.log_path, "ab")
-    s.proc = subprocess.Popen([BIN, *args], stdout=subprocess.PIPE, stderr=s.log, env=env)
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        line = s.proc.stdout.readline().decode(errors="replace")
-        if not line:
-            if s.proc.poll() is not None:
-                raise AssertionError(f"server exited with {s.proc.returncode}:\n{s.read_log()}")
-            continue
-        m = re.search(r"listening on http://[\d.]+:(\d+)", line)
-        if m:
-            s.port = int(m.group(1))
-            break
-    else:
-        s.stop(signal.SIGKILL)
-        raise AssertionError("server did not start in time:\n" + s.read_log())
-    threading.Thread(target=s.proc.stdout.read, daemon=True).start()
-    return s
+    return s.launch(args, env)
 
 
 def login_body(server, username, password):
