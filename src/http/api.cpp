@@ -160,16 +160,11 @@ class Api {
         throw ApiError::bad_request("Field 'level' must be info, success, warning or error");
       }
       c_.accounts.get_user(target);  // 404 for an unknown user
-      auto payload = std::make_shared<json>(json::object());
-      (*payload)["title"] = title;
-      (*payload)["message"] = message;
-      (*payload)["level"] = level;
-      EventDraft draft;
-      draft.type = "notification";
-      draft.channel = Channel::kNone;
-      draft.audience = Audience::user(target);
-      draft.payload = payload;
-      uint64_t seq = c_.bus.publish(draft);
+      json payload = json::object();
+      payload["title"] = title;
+      payload["message"] = message;
+      payload["level"] = level;
+      uint64_t seq = publish("notification", Channel::kNone, Audience::user(target), std::move(payload));
       json out = json::object();
       out["seq"] = seq;
       return ok(out, 202);
@@ -229,16 +224,20 @@ class Api {
 
   // Admin pages list users; they follow changes live on the `system` channel.
   void publish_user_change(int64_t user_id, const std::string& username, const char* action) {
-    auto payload = std::make_shared<json>(json::object());
-    (*payload)["user_id"] = user_id;
-    (*payload)["username"] = username;
-    (*payload)["action"] = action;
+    json payload = json::object();
+    payload["user_id"] = user_id;
+    payload["username"] = username;
+    payload["action"] = action;
+    publish("user_updated", Channel::kSystem, Audience::admins_only(), std::move(payload));
+  }
+
+  uint64_t publish(const char* type, Channel channel, Audience audience, json payload) {
     EventDraft draft;
-    draft.type = "user_updated";
-    draft.channel = Channel::kSystem;
-    draft.audience = Audience::admins_only();
-    draft.payload = std::move(payload);
-    c_.bus.publish(draft);
+    draft.type = type;
+    draft.channel = channel;
+    draft.audience = audience;
+    draft.payload = std::make_shared<const json>(std::move(payload));
+    return c_.bus.publish(draft);
   }
 
   void register_library(Router& r) {
