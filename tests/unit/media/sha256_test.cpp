@@ -1,0 +1,111 @@
+#include "media/sha256.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "media_test_util.h"
+
+namespace barbossa {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kEmpty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+constexpr const char* kAbc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+TEST(Sha256Test, KnownVectors) {
+  EXPECT_EQ(sha256_hex("", 0), kEmpty);
+  EXPECT_EQ(sha256_hex("abc", 3), kAbc);
+  const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  EXPECT_EQ(sha256_hex(two_blocks.data(), two_blocks.size()),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST(Sha256Test, SmallFiles) {
+  test::TempDir dir;
+  test::write_bytes(dir / "empty", "");
+  test::write_bytes(dir / "abc", "abc");
+  EXPECT_EQ(sha256_file(dir / "empty"), kEmpty);
+  EXPECT_EQ(sha256_file(dir / "abc"), kAbc);
+}
+
+TEST(Sha256Test, MultiMebibyteFileMatchesSha256sum) {
+  test::TempDir dir;
+  // Not a multiple of the 1 MiB buffer, so the last read is partial.
+  const fs::path big = dir / "big.bin";
+  test::write_bytes(big, test::random_bytes(5 * 1024 * 1024 + 12345, 1));
+  ASSERT_TRUE(
+      test::run("sha256sum " + test::quote(big) + " > " + test::quote(dir / "sum"), dir.path()));
+  const std::string expected = test::read_text(dir / "sum").substr(0, 64);
+  ASSERT_EQ(expected.size(), 64u);
+  EXPECT_EQ(sha256_file(big), expected);
+}
+
+TEST(Sha256Test, MissingFileThrowsWithItsName) {
+  test::TempDir dir;
+  const fs::path missing = dir / "no-such-file.flac";
+  try {
+    sha256_file(missing);
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(missing.string()), std::string::npos) << what;
+    EXPECT_NE(what.find("No such file or directory"), std::string::npos) << what;
+  }
+}
+
+TEST(Sha256Test, FolderThrows) {
+  test::TempDir dir;
+  // open() succeeds on a folder; read() is what fails (EISDIR).
+  EXPECT_THROW(sha256_file(dir.path()), std::runtime_error);
+}
+
+TEST(Sha256Test, FilesKeepInputOrderAndReportErrors) {
+  test::TempDir dir;
+  test::write_bytes(dir / "a", "abc");
+  test::write_bytes(dir / "b", "");
+  std::vector<fs::path> paths = {dir / "a", dir / "missing", dir / "b"};
+  for (int i = 0; i < 20; ++i) paths.push_back(i % 2 ? dir / "a" : dir / "b");
+
+  const std::vector<FileDigest> digests = sha256_files(paths, 3);
+  ASSERT_EQ(digests.size(), paths.size());
+  EXPECT_EQ(digests[0].sha256, kAbc);
+  EXPECT_EQ(digests[0].error, "");
+  EXPECT_EQ(digests[1].sha256, "");
+  EXPECT_NE(digests[1].error.find("missing"), std::string::npos) << digests[1].error;
+  EXPECT_EQ(digests[2].sha256, kEmpty);
+  for (size_t i = 3; i < paths.size(); ++i) {
+    EXPECT_EQ(digests[i].sha256, (i - 3) % 2 ? kAbc : kEmpty) << i;
+  }
+  EXPECT_TRUE(sha256_files({}, 0).empty());
+}
+
+TEST(ParallelForTest, EveryIndexExactlyOnce) {
+  for (size_t threads : {size_t{0}, size_t{1}, size_t{3}, size_t{64}}) {
+    std::vector<std::atomic<int>> hits(1000);
+    parallel_for(hits.size(), threads, [&](size_t i) { hits[i].fetch_add(1); });
+    for (size_t i = 0; i < hits.size(); ++i) ASSERT_EQ(hits[i].load(), 1) << i << " " << threads;
+  }
+  int calls = 0;
+  parallel_for(0, 4, [&](size_t) { ++calls; });
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(ParallelForTest, RethrowsAndStopsHandingOutWork) {
+  std::atomic<int> calls{0};
+  EXPECT_THROW(parallel_for(100000, 2,
+                            [&](size_t i) {
+                              calls.fetch_add(1);
+                              if (i == 10) throw std::invalid_argument("boom");
+                            }),
+               std::invalid_argument);
+  EXPECT_LT(calls.load(), 100000);
+}
+
+}  // namespace
+}  // namespace barbossa
