@@ -1,0 +1,84 @@
+// Moves an album's files into the library atomically, with a journal so a
+// crash at any point is finished or rolled back at the next start.
+//
+// Protocol (the database transaction is the commit point):
+//   1. begin(): the journal lists every step (file to library, replaced file
+//      to trash) and is written durably before anything moves.
+//   2. apply(): performs the steps in order. Copy mode (or a move across
+//      filesystems) copies, fsyncs and verifies instead of renaming.
+//   3. The caller records the album in the database in one transaction that
+//      also marks the journal id committed.
+//   4. finish(): removes sources (copy of a move across filesystems), prunes
+//      emptied source folders, deletes the journal.
+// recover() at start-up looks at each journal left behind: committed in the
+// database -> finish it; not committed -> undo every step that happened, so
+// the files are back where they were.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace barbossa {
+
+struct MoveStep {
+  std::filesystem::path from;  // absolute
+  std::filesystem::path to;    // absolute
+  bool keep_source = false;    // copy (import --copy, WATCH_DIRS): the source stays
+};
+
+struct AlbumMove {
+  std::string id;  // unique; the database records it on commit
+  std::vector<MoveStep> steps;
+  std::filesystem::path source_root;  // pruned of empty folders by finish(); may be empty
+};
+
+class AlbumMover {
+ public:
+  // journal_dir holds one file per move in flight; created when missing.
+  explicit AlbumMover(std::filesystem::path journal_dir);
+  ~AlbumMover();
+  AlbumMover(const AlbumMover&) = delete;
+  AlbumMover& operator=(const AlbumMover&) = delete;
+
+  // Test hook: when > 0, the process kills itself (SIGKILL) after this many
+  // steps of apply(), to prove recovery.
+  void set_crash_after_steps(size_t steps) { crash_after_steps_ = steps; }
+
+  // Throws, writing nothing, when a source is missing, a target exists
+  // (unless an earlier step moves that file away: an upgrade's trash step),
+  // or the plan chains (a source that is another step's target, or is used
+  // by two steps).
+  void begin(const AlbumMove& move);
+  // On failure undoes the steps already done, deletes the journal and rethrows.
+  void apply(const AlbumMove& move);
+  void finish(const AlbumMove& move);
+  // Undo after apply() when the database transaction failed.
+  void roll_back(const AlbumMove& move);
+
+  // is_committed(id): did the database record this move?
+  // Returns the number of journals resolved. A journal whose move is still
+  // in flight in a live process (this one, or a server running beside the
+  // `barbossa import` command) is skipped: each move holds an flock on its
+  // journal from begin() to finish()/roll_back(), which the kernel releases
+  // when the process dies. A corrupt journal is logged and
+  // moved aside as <name>.bad; a journal whose recovery fails (is_committed
+  // throws, a file operation fails) is logged and kept for the next start.
+  size_t recover(const std::function<bool(const std::string& id)>& is_committed);
+
+ private:
+  std::filesystem::path journal_path(const std::string& id) const;
+  void lock_journal(const std::string& id);
+  void unlock_journal(const std::string& id);
+
+  std::filesystem::path journal_dir_;
+  size_t crash_after_steps_ = 0;
+  std::mutex locks_mutex_;
+  std::map<std::string, int> journal_locks_;  // move id -> fd holding the flock
+};
+
+}  // namespace barbossa

@@ -1,0 +1,496 @@
+#include "files/album_mover.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "files/fs_util.h"
+#include "test_support.h"
+
+namespace barbossa {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::files_under;
+using testing::lexists;
+using testing::slurp;
+using testing::TempDir;
+using testing::write;
+
+const auto kNeverCommitted = [](const std::string&) { return false; };
+const auto kAlwaysCommitted = [](const std::string&) { return true; };
+
+// begin() + apply() in a child process that SIGKILLs itself after `k`
+// steps; returns the wait status. The child never returns into the test
+// runner (which would go on running tests in two processes).
+int apply_in_crashing_child(const fs::path& journal_dir, const AlbumMove& move, size_t k) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    try {
+      AlbumMover mover(journal_dir);
+      mover.set_crash_after_steps(k);
+      mover.begin(move);
+      mover.apply(move);
+    } catch (...) {
+      ::_exit(2);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+bool killed_by_sigkill(int status) {
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+// An inbox album with disc folders, artwork and one file larger than the
+// copy buffer, planned into the library layout. `inbox_base` may be on
+// another filesystem than `base` to exercise the copy path.
+class AlbumMoverTest : public ::testing::Test {
+ protected:
+  void make_dirs(const fs::path& inbox_base) {
+    inbox_ = inbox_base / "inbox";
+    library_ = dir_ / "library";
+    trash_ = dir_ / "trash";
+    journal_ = dir_ / "journal";
+    fs::create_directories(inbox_);
+    fs::create_directories(library_);
+    fs::create_directories(trash_);
+  }
+
+  AlbumMove make_album(const fs::path& inbox_base, bool keep_source = false) {
+    make_dirs(inbox_base);
+    fs::path src = inbox_ / "Some Album [FLAC]";
+    fs::path dst = library_ / "Artist" / "Some Album (2001)";
+    const std::vector<std::pair<std::string, std::string>> files = {
+        {"CD1/01 first.flac", "Disc 1/01 - First.flac"},
+        {"CD1/02 second.flac", "Disc 1/02 - Second.flac"},
+        {"CD2/01 third.flac", "Disc 2/01 - Third.flac"},
+        {"folder.jpg", "cover.jpg"},
+        {"Scans/back.jpg", "Scans/back.jpg"},
+    };
+    AlbumMove move;
+    move.id = "import-42";
+    move.source_root = src;
+    for (const auto& [from, to] : files) {
+      std::string content = "bytes of " + from;
+      if (from.starts_with("CD2")) content += std::string(2 * 1024 * 1024, 'x');
+      write(src / from, content);
+      originals_[src / from] = content;
+      move.steps.push_back({src / from, dst / to, keep_source});
+    }
+    return move;
+  }
+
+  void expect_all_back(const AlbumMove& move, bool journal_empty = true) {
+    for (const MoveStep& s : move.steps) {
+      ASSERT_TRUE(lexists(s.from)) << s.from;
+      EXPECT_EQ(slurp(s.from), originals_[s.from]) << s.from;
+    }
+    EXPECT_TRUE(files_under(library_).empty());
+    EXPECT_TRUE(fs::is_empty(library_)) << "created folders are pruned";
+    if (journal_empty) {
+      EXPECT_TRUE(files_under(journal_).empty());
+    }
+  }
+
+  void expect_finished(const AlbumMove& move) {
+    for (const MoveStep& s : move.steps) {
+      ASSERT_TRUE(lexists(s.to)) << s.to;
+      EXPECT_EQ(slurp(s.to), originals_[s.from]);
+      EXPECT_FALSE(lexists(s.from));
+      EXPECT_FALSE(lexists(temp_path_for(s.to)));
+    }
+    EXPECT_FALSE(lexists(move.source_root)) << "the emptied album folder goes";
+    EXPECT_TRUE(fs::is_directory(inbox_)) << "the inbox above it stays";
+    EXPECT_TRUE(files_under(journal_).empty());
+  }
+
+  TempDir dir_;
+  fs::path inbox_, library_, trash_, journal_;
+  std::map<fs::path, std::string> originals_;
+};
+
+TEST_F(AlbumMoverTest, BeginWritesTheJournalBeforeAnythingMoves) {
+  AlbumMove move = make_album(dir_.path());
+  AlbumMover mover(journal_);
+  mover.begin(move);
+  EXPECT_EQ(files_under(journal_), std::vector<std::string>{"import-42.json"});
+  auto doc = nlohmann::json::parse(slurp(journal_ / "import-42.json"));
+  ASSERT_EQ(doc["steps"].size(), move.steps.size());
+  EXPECT_EQ(doc["steps"][0]["from"], move.steps[0].from.string());
+  EXPECT_EQ(doc["steps"][0]["to"], move.steps[0].to.string());
+  EXPECT_FALSE(doc["created_dirs"].empty());
+  for (const MoveStep& s : move.steps) EXPECT_TRUE(lexists(s.from));
+  EXPECT_THROW(mover.begin(move), std::invalid_argument) << "ids are unique";
+}
+
+TEST_F(AlbumMoverTest, NormalMoveLeavesLibraryFilesAndRemovesEmptiedSource) {
+  AlbumMove move = make_album(dir_.path());
+  write(inbox_ / "Another Album" / "x.flac", "not ours");
+  AlbumMover mover(journal_);
+  mover.begin(move);
+  mover.apply(move);
+  mover.finish(move);
+  expect_finished(move);
+  EXPECT_EQ(slurp(inbox_ / "Another Album" / "x.flac"), "not ours");
+}
+
+TEST_F(AlbumMoverTest, SourceFolderWithLeftoversStays) {
+  AlbumMove move = make_album(dir_.path());
+  write(move.source_root / "CD1" / "rip.log", "not moved");
+  AlbumMover mover(journal_);
+  mover.begin(move);
+  mover.apply(move);
+  mover.finish(move);
+  EXPECT_TRUE(lexists(move.source_root / "CD1" / "rip.log"));
+  EXPECT_FALSE(lexists(move.source_root / "CD2")) << "emptied sub-folders still go";
+  EXPECT_FALSE(lexists(move.source_root / "Scans"));
+}
+
+TEST_F(AlbumMoverTest, RollBackAfterApplyPutsEverythingBack) {
+  AlbumMove move = make_album(dir_.path());
+  AlbumMover mover(journal_);
+  mover.begin(move);
+  mover.apply(move);
+  mover.roll_back(move);
+  expect_all_back(move);
+}
+
+TEST_F(AlbumMoverTest, BeginRefusesExistingTargetsAndBadInput) {
+  AlbumMove move = make_album(dir_.path());
+  AlbumMover mover(journal_);
+  write(move.steps[2].to, "already here");
+  EXPECT_THROW(mover.begin(move), fs::filesystem_error);
+  EXPECT_TRUE(files_under(journal_).empty());
+  fs::remove(move.steps[2].to);
+
+  AlbumMove bad = move;
+  bad.id = "../escape";
+  EXPECT_THROW(mover.begin(bad), std::invalid_argument);
+  bad = move;
+  bad.steps[0].to = "relative/path.flac";
+  EXPECT_THROW(mover.begin(bad), std::invalid_argument);
+  bad = move;
+  bad.steps[1].to = bad.steps[0].to;
+  EXPECT_THROW(mover.begin(bad), std::invalid_argument);
+  bad = move;
+  bad.steps.push_back({move.steps[0].to, dir_ / "elsewhere.flac", false});  // a chain
+  EXPECT_THROW(mover.begin(bad), std::invalid_argument);
+  EXPECT_TRUE(files_under(journal_).empty());
+}
+
+TEST_F(AlbumMoverTest, ApplyFailureMidwayUndoesDoneStepsAndRethrows) {
+  AlbumMove move = make_album(dir_.path());
+  AlbumMover mover(journal_);
+  mover.begin(move);
+  // Appears between begin() and apply(): step 3 must fail, steps 1-2 undone,
+  // and the stranger's file left alone.
+  write(move.steps[2].to, "someone else's");
+  EXPECT_THROW(mover.apply(move), fs::filesystem_error);
+  for (const MoveStep& s : move.steps) EXPECT_EQ(slurp(s.from), originals_[s.from]);
+  EXPECT_EQ(slurp(move.steps[2].to), "someone else's");
+  EXPECT_EQ(files_under(library_),
+            std::vector<std::string>{"Artist/Some Album (2001)/Disc 2/01 - Third.flac"});
+  EXPECT_FALSE(lexists(move.steps[0].to.parent_path())) << "Disc 1 was created and is empty";
+  EXPECT_TRUE(files_under(journal_).empty());
+}
+
+TEST_F(AlbumMoverTest, CrashAtEveryStepRollsBackWhenNotCommitted) {
+  make_album(dir_.path());
+  const size_t n = 5;
+  for (size_t k = 1; k < n; ++k) {
+    SCOPED_TRACE("crash after step " + std::to_string(k));
+    fs::remove_all(dir_.path() / "inbox");
+    fs::remove_all(library_);
+    originals_.clear();
+    AlbumMove move = make_album(dir_.path());
+    ASSERT_TRUE(killed_by_sigkill(apply_in_crashing_child(journal_, move, k)));
+    EXPECT_EQ(files_under(library_).size(), k) << "the child really moved k files";
+
+    AlbumMover mover(journal_);
+    EXPECT_EQ(mover.recover(kNeverCommitted), 1u);
+    expect_all_back(move);
+  }
+}
+
+TEST_F(AlbumMoverTest, CrashAfterFullApplyIsFinishedWhenCommitted) {
+  AlbumMove move = make_album(dir_.path());
+  ASSERT_TRUE(killed_by_sigkill(apply_in_crashing_child(journal_, move, move.steps.size())));
+  AlbumMover mover(journal_);
+  std::vector<std::string> asked;
+  EXPECT_EQ(mover.recover([&](const std::string& id) {
+    asked.push_back(id);
+    return true;
+  }),
+            1u);
+  EXPECT_EQ(asked, std::vector<std::string>{"import-42"});
+  expect_finished(move);
+}
+
+TEST_F(AlbumMoverTest, CrashAfterFullApplyIsUndoneWhenNotCommitted) {
+  AlbumMove move = make_album(dir_.path());
+  ASSERT_TRUE(killed_by_sigkill(apply_in_crashing_child(journal_, move, move.steps.size())));
+  AlbumMover mover(journal_);
+  EXPECT_EQ(mover.recover(kNeverCommitted), 1u);
+  expect_all_back(move);
+}
+
+TEST_F(AlbumMoverTest, CrashRightAfterBeginChangesNothing) {
+  AlbumMove move = make_album(dir_.path());
+  AlbumMover(journal_).begin(move);
+  EXPECT_EQ(AlbumMover(journal_).recover(kNeverCommitted), 1u);
+  expect_all_back(move);
+}
+
+// The copy path left a complete, verified target but died before removing
+// the source: both exist with the same bytes.
+TEST_F(AlbumMoverTest, TargetAndSourceBothPresentResolveBothWays) {
+  {
+    AlbumMove move = make_album(dir_.path());
+    AlbumMover(journal_).begin(move);  // and the process dies
+    copy_file_durable(move.steps[0].from, move.steps[0].to);
+    EXPECT_EQ(AlbumMover(journal_).recover(kNeverCommitted), 1u);
+    expect_all_back(move);
+  }
+  {
+    AlbumMove move = make_album(dir_.path());
+    {
+      AlbumMover crashed(journal_);
+      crashed.begin(move);
+      crashed.apply(move);
+    }
+    // Put the source of step 1 back as if its removal never happened.
+    copy_file_durable(move.steps[0].to, move.steps[0].from);
+    EXPECT_EQ(AlbumMover(journal_).recover(kAlwaysCommitted), 1u);
+    expect_finished(move);
+  }
+}
+
+TEST_F(AlbumMoverTest, HalfCopiedTempFileIsDeleted) {
+  AlbumMove move = make_album(dir_.path());
+  AlbumMover(journal_).begin(move);  // and the process dies
+  AlbumMover mover(journal_);
+  write(temp_path_for(move.steps[1].to), "half a fi");
+  EXPECT_EQ(mover.recover(kNeverCommitted), 1u);
+  expect_all_back(move);
+}
+
+TEST_F(AlbumMoverTest, KeepSourceStepsCopyAndUndoByDeletingTheCopy) {
+  AlbumMove move = make_album(dir_.path(), /*keep_source=*/true);
+  {
+    AlbumMover mover(journal_);
+    mover.begin(move);
+    mover.apply(move);
+    mover.finish(move);
+    for (const MoveStep& s : move.steps) {
+      EXPECT_EQ(slurp(s.from), originals_[s.from]);
+      EXPECT_EQ(slurp(s.to), originals_[s.from]);
+    }
+    EXPECT_TRUE(files_under(journal_).empty());
+  }
+  fs::remove_all(library_ / "Artist");
+  for (size_t k = 1; k <= move.steps.size(); ++k) {
+    SCOPED_TRACE("crash after step " + std::to_string(k));
+    ASSERT_TRUE(killed_by_sigkill(apply_in_crashing_child(journal_, move, k)));
+    EXPECT_EQ(AlbumMover(journal_).recover(kNeverCommitted), 1u);
+    expect_all_back(move);
+  }
+}
+
+// A quality upgrade: the old files go to the trash, the new ones take their
+// place (same name for the cover). Undone, the old library files are back.
+class UpgradeTest : public AlbumMoverTest {
+ protected:
+  AlbumMove make_upgrade() {
+    make_dirs(dir_.path());
+    fs::path album = library_ / "Artist" / "Album (1999)";
+    fs::path src = inbox_ / "Album 24-96";
+    fs::path bin = trash_ / "20240101T000000Z-album-7";
+    old_ = {{album / "01 - One.mp3", "old mp3 one"},
+            {album / "02 - Two.mp3", "old mp3 two"},
+            // Same bytes as the new cover: recovery must still tell the
+            // library's file from a copy of ours by the trash step's state.
+            {album / "cover.jpg", "the cover"}};
+    for (const auto& [p, content] : old_) write(p, content);
+
+    AlbumMove move;
+    move.id = "upgrade-7";
+    move.source_root = src;
+    for (const auto& [p, content] : old_) move.steps.push_back({p, bin / p.filename(), false});
+    const std::vector<std::pair<std::string, std::string>> incoming = {
+        {"01.flac", "01 - One.flac"}, {"02.flac", "02 - Two.flac"}, {"cover.jpg", "cover.jpg"}};
+    for (const auto& [from, to] : incoming) {
+      std::string content = from == "cover.jpg" ? "the cover" : "new flac " + from;
+      write(src / from, content);
+      originals_[src / from] = content;
+      move.steps.push_back({src / from, album / to, false});
+    }
+    return move;
+  }
+
+  void expect_old_state(const AlbumMove& move) {
+    for (const auto& [p, content] : old_) {
+      ASSERT_TRUE(lexists(p)) << p;
+      EXPECT_EQ(slurp(p), content);
+    }
+    for (size_t i = old_.size(); i < move.steps.size(); ++i) {
+      EXPECT_EQ(slurp(move.steps[i].from), originals_[move.steps[i].from]);
+    }
+    EXPECT_EQ(files_under(library_).size(), old_.size());
+    EXPECT_TRUE(fs::is_empty(trash_));
+    EXPECT_TRUE(files_under(journal_).empty());
+  }
+
+  std::map<fs::path, std::string> old_;
+};
+
+TEST_F(UpgradeTest, AppliedAndRolledBackRestoresOldFiles) {
+  AlbumMove move = make_upgrade();
+  AlbumMover mover(journal_);
+  mover.begin(move);
+  mover.apply(move);
+  EXPECT_EQ(files_under(trash_).size(), 3u);
+  EXPECT_EQ(slurp(library_ / "Artist" / "Album (1999)" / "01 - One.flac"), "new flac 01.flac");
+  mover.roll_back(move);
+  expect_old_state(move);
+}
+
+TEST_F(UpgradeTest, CrashAtEveryStepRestoresOldFiles) {
+  for (size_t k = 0; k <= 6; ++k) {
+    SCOPED_TRACE("crash after step " + std::to_string(k));
+    fs::remove_all(dir_.path() / "inbox");
+    fs::remove_all(library_);
+    fs::remove_all(trash_);
+    AlbumMove move = make_upgrade();
+    if (k == 0) {
+      AlbumMover(journal_).begin(move);  // died before the first step
+    } else {
+      ASSERT_TRUE(killed_by_sigkill(apply_in_crashing_child(journal_, move, k)));
+    }
+    EXPECT_EQ(AlbumMover(journal_).recover(kNeverCommitted), 1u);
+    expect_old_state(move);
+  }
+}
+
+TEST_F(UpgradeTest, CommittedUpgradeKeepsOldFilesInTrash) {
+  AlbumMove move = make_upgrade();
+  ASSERT_TRUE(killed_by_sigkill(apply_in_crashing_child(journal_, move, move.steps.size())));
+  EXPECT_EQ(AlbumMover(journal_).recover(kAlwaysCommitted), 1u);
+  EXPECT_EQ(files_under(trash_).size(), 3u);
+  EXPECT_EQ(files_under(library_).size(), 3u);
+  EXPECT_EQ(slurp(library_ / "Artist" / "Album (1999)" / "cover.jpg"), "the cover");
+  EXPECT_FALSE(lexists(move.source_root));
+}
+
+TEST_F(AlbumMoverTest, CorruptJournalIsMovedAsideAndRecoveryContinues) {
+  AlbumMove move = make_album(dir_.path());
+  AlbumMover(journal_).begin(move);  // and the process dies
+  AlbumMover mover(journal_);
+  write(journal_ / "aaa-garbage.json", "{not json");
+  write(journal_ / "bbb-schema.json", R"({"version":1,"id":"bbb-schema","steps":"nope"})");
+  write(journal_ / "ccc-id.json", R"({"version":1,"id":"other","source_root":"","steps":[]})");
+  write(
+      journal_ / "ddd-relative.json",
+      R"({"version":1,"id":"ddd-relative","source_root":"","steps":[{"from":"a","to":"/b","keep_source":false}]})");
+  write(journal_ / ".zzz.json.tmp.0badf00d", "a write that never finished");
+
+  std::vector<std::string> asked;
+  EXPECT_EQ(mover.recover([&](const std::string& id) {
+    asked.push_back(id);
+    return false;
+  }),
+            1u);
+  EXPECT_EQ(asked, std::vector<std::string>{"import-42"});
+  EXPECT_EQ(files_under(journal_),
+            (std::vector<std::string>{"aaa-garbage.json.bad", "bbb-schema.json.bad",
+                                      "ccc-id.json.bad", "ddd-relative.json.bad"}));
+  expect_all_back(move, /*journal_empty=*/false);
+
+  // A second bad journal of the same name does not overwrite the first.
+  write(journal_ / "aaa-garbage.json", "again");
+  EXPECT_EQ(mover.recover(kNeverCommitted), 0u);
+  EXPECT_TRUE(lexists(journal_ / "aaa-garbage.json.bad (2)"));
+}
+
+TEST_F(AlbumMoverTest, RecoveryFailureLeavesTheJournalForNextStart) {
+  AlbumMove move = make_album(dir_.path());
+  AlbumMover(journal_).begin(move);  // and the process dies
+  AlbumMover mover(journal_);
+  auto throwing = [](const std::string&) -> bool { throw std::runtime_error("database down"); };
+  EXPECT_EQ(mover.recover(throwing), 0u);
+  EXPECT_EQ(files_under(journal_), std::vector<std::string>{"import-42.json"});
+  EXPECT_EQ(mover.recover(kNeverCommitted), 1u);
+}
+
+// A move in flight holds an flock on its journal: a recover() from another
+// process (here: another mover, which has its own open file) leaves it alone.
+TEST_F(AlbumMoverTest, RecoverySkipsAMoveStillInFlight) {
+  AlbumMove move = make_album(dir_.path());
+  AlbumMover running(journal_);
+  running.begin(move);
+  running.apply(move);
+  EXPECT_EQ(AlbumMover(journal_).recover(kNeverCommitted), 0u);
+  for (const MoveStep& s : move.steps) EXPECT_TRUE(lexists(s.to)) << s.to;
+  running.finish(move);
+  EXPECT_TRUE(files_under(journal_).empty());
+}
+
+TEST_F(AlbumMoverTest, NonUtf8FileNamesSurviveTheJournal) {
+  make_dirs(dir_.path());
+  fs::path from = inbox_ / "Caf\xE9" / "01 - Caf\xE9.flac";  // Latin-1, invalid UTF-8
+  write(from, "latin");
+  AlbumMove move{"latin-1", {{from, library_ / "A" / "01.flac", false}}, inbox_ / "Caf\xE9"};
+  ASSERT_TRUE(killed_by_sigkill(apply_in_crashing_child(journal_, move, 1)));
+  EXPECT_EQ(AlbumMover(journal_).recover(kNeverCommitted), 1u);
+  EXPECT_EQ(slurp(from), "latin");
+  EXPECT_TRUE(files_under(journal_).empty());
+}
+
+class AlbumMoverCrossFsTest : public AlbumMoverTest {
+ protected:
+  void SetUp() override {
+    if (!testing::other_fs_available()) {
+      GTEST_SKIP() << "/dev/shm is not a separate writable filesystem here; copy path untested";
+    }
+    shm_ = std::make_unique<TempDir>("/dev/shm");
+  }
+  std::unique_ptr<TempDir> shm_;
+};
+
+TEST_F(AlbumMoverCrossFsTest, NormalMoveAcrossFilesystems) {
+  AlbumMove move = make_album(shm_->path());
+  AlbumMover mover(journal_);
+  mover.begin(move);
+  mover.apply(move);
+  mover.finish(move);
+  expect_finished(move);
+}
+
+TEST_F(AlbumMoverCrossFsTest, CrashAtEveryStepRollsBack) {
+  make_album(shm_->path());
+  for (size_t k = 1; k <= 5; ++k) {
+    SCOPED_TRACE("crash after step " + std::to_string(k));
+    fs::remove_all(inbox_);
+    fs::remove_all(library_);
+    originals_.clear();
+    AlbumMove move = make_album(shm_->path());
+    ASSERT_TRUE(killed_by_sigkill(apply_in_crashing_child(journal_, move, k)));
+    EXPECT_EQ(AlbumMover(journal_).recover(kNeverCommitted), 1u);
+    expect_all_back(move);
+  }
+}
+
+}  // namespace
+}  // namespace barbossa
