@@ -123,6 +123,62 @@ CREATE TABLE meta (
 );
 )sql";
 
+// The import pipeline: review queue, import history, the album mover's
+// commit records, and lookups the duplicate check needs.
+constexpr std::string_view kMigration2 = R"sql(
+CREATE TABLE review_items (
+  id               INTEGER PRIMARY KEY,
+  status           TEXT    NOT NULL DEFAULT 'pending'
+                           CHECK (status IN ('pending', 'approved', 'rejected')),
+  path             TEXT    NOT NULL,
+  path_name        TEXT    NOT NULL,
+  suggested_artist TEXT    NOT NULL DEFAULT '',
+  suggested_album  TEXT    NOT NULL DEFAULT '',
+  suggested_year   INTEGER,
+  confidence       REAL    NOT NULL DEFAULT 0,
+  reasons          TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(reasons)),
+  track_count      INTEGER NOT NULL DEFAULT 0,
+  quality_summary  TEXT    NOT NULL DEFAULT '',
+  source           TEXT    NOT NULL DEFAULT '',
+  download_id      INTEGER,
+  user_id          INTEGER REFERENCES users (id) ON DELETE SET NULL,
+  duplicate_of     INTEGER REFERENCES albums (id) ON DELETE SET NULL,
+  reviewer_id      INTEGER REFERENCES users (id) ON DELETE SET NULL,
+  album_id         INTEGER REFERENCES albums (id) ON DELETE SET NULL,
+  created_at       TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  updated_at       TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX review_items_status ON review_items (status, id);
+CREATE INDEX review_items_user ON review_items (user_id);
+CREATE INDEX review_items_reviewer ON review_items (reviewer_id);
+CREATE INDEX review_items_duplicate_of ON review_items (duplicate_of);
+CREATE INDEX review_items_album ON review_items (album_id);
+
+CREATE TABLE import_history (
+  id                INTEGER PRIMARY KEY,
+  normalized_artist TEXT    NOT NULL,
+  normalized_album  TEXT    NOT NULL,
+  normalized_track  TEXT    NOT NULL,
+  source            TEXT    NOT NULL DEFAULT '',
+  quality           TEXT    NOT NULL DEFAULT '',
+  sha256            TEXT    NOT NULL DEFAULT '',
+  album_id          INTEGER REFERENCES albums (id) ON DELETE SET NULL,
+  track_id          INTEGER REFERENCES tracks (id) ON DELETE SET NULL,
+  created_at        TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX import_history_album ON import_history (album_id);
+CREATE INDEX import_history_track ON import_history (track_id);
+
+CREATE TABLE committed_moves (
+  id         TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE INDEX tracks_sha256 ON tracks (sha256);
+CREATE INDEX albums_release ON albums (musicbrainz_release_id)
+  WHERE musicbrainz_release_id IS NOT NULL;
+)sql";
+
 bool table_exists(SQLite::Database& db, const char* name) {
   SQLite::Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
   q.bind(1, name);
@@ -170,11 +226,14 @@ bool apply_one(SQLite::Database& db, const Migration& m) {
 const std::vector<Migration>& sqlite_migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, kMigration1},
+      {2, kMigration2},
   };
   return kMigrations;
 }
 
-int latest_sqlite_schema_version() { return sqlite_migrations().back().version; }
+int latest_sqlite_schema_version() {
+  return sqlite_migrations().back().version;
+}
 
 int applied_schema_version(SQLite::Database& db) {
   if (!table_exists(db, "schema_migrations")) return 0;

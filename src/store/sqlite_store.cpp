@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 #include "core/normalize.h"
 #include "store/migrations.h"
@@ -128,10 +130,16 @@ void bind_int_or_null(SQLite::Statement& q, int index, int64_t value) {
 
 // Negative LIMIT means "no limit" to SQLite; a caller's bad page must not
 // turn into a full table dump.
-int64_t safe_limit(const Page& p) { return p.limit < 0 ? 0 : p.limit; }
-int64_t safe_offset(const Page& p) { return p.offset < 0 ? 0 : p.offset; }
+int64_t safe_limit(const Page& p) {
+  return p.limit < 0 ? 0 : p.limit;
+}
+int64_t safe_offset(const Page& p) {
+  return p.offset < 0 ? 0 : p.offset;
+}
 
-int extended_code(const SQLite::Exception& e) { return e.getExtendedErrorCode(); }
+int extended_code(const SQLite::Exception& e) {
+  return e.getExtendedErrorCode();
+}
 
 bool is_unique_violation(const SQLite::Exception& e) {
   int code = extended_code(e);
@@ -555,24 +563,23 @@ class SqliteLibraryRepository final : public LibraryRepository {
   bool heart_album(int64_t user_id, int64_t album_id) override {
     // OR IGNORE covers the primary key only; a missing user or album still
     // fails the foreign key, which is what tells us it is missing.
-    return change(
-        "INSERT OR IGNORE INTO album_hearts (user_id, album_id) VALUES (?, ?)", user_id, album_id,
-        "Album");
-  }
-
-  bool unheart_album(int64_t user_id, int64_t album_id) override {
-    return change("DELETE FROM album_hearts WHERE user_id = ? AND album_id = ?", user_id,
+    return change("INSERT OR IGNORE INTO album_hearts (user_id, album_id) VALUES (?, ?)", user_id,
                   album_id, "Album");
   }
 
+  bool unheart_album(int64_t user_id, int64_t album_id) override {
+    return change("DELETE FROM album_hearts WHERE user_id = ? AND album_id = ?", user_id, album_id,
+                  "Album");
+  }
+
   bool heart_track(int64_t user_id, int64_t track_id) override {
-    return change("INSERT OR IGNORE INTO track_hearts (user_id, track_id) VALUES (?, ?)",
-                  user_id, track_id, "Track");
+    return change("INSERT OR IGNORE INTO track_hearts (user_id, track_id) VALUES (?, ?)", user_id,
+                  track_id, "Track");
   }
 
   bool unheart_track(int64_t user_id, int64_t track_id) override {
-    return change("DELETE FROM track_hearts WHERE user_id = ? AND track_id = ?", user_id,
-                  track_id, "Track");
+    return change("DELETE FROM track_hearts WHERE user_id = ? AND track_id = ?", user_id, track_id,
+                  "Track");
   }
 
   bool is_album_hearted(int64_t user_id, int64_t album_id) override {
@@ -640,6 +647,177 @@ class SqliteLibraryRepository final : public LibraryRepository {
     q.bind(2, safe_limit(page));
     q.bind(3, safe_offset(page));
     while (q.executeStep()) out.items.push_back(read_track(q));
+    return out;
+  }
+
+  std::optional<Artist> find_artist_by_normalized(const std::string& normalized_name) override {
+    SQLite::Statement q(db_, std::string("SELECT ") + kArtistColumns +
+                                 " FROM artists ar WHERE ar.normalized_name = ?");
+    q.bind(1, normalized_name);
+    if (!q.executeStep()) return std::nullopt;
+    return read_artist(q);
+  }
+
+  std::optional<Album> find_album_by_identity(int64_t artist_id,
+                                              const std::string& normalized_title) override {
+    SQLite::Statement q(db_, std::string("SELECT ") + kAlbumColumns +
+                                 " FROM albums a JOIN artists ar ON ar.id = a.artist_id"
+                                 " WHERE a.artist_id = ? AND a.normalized_title = ?"
+                                 " ORDER BY a.id LIMIT 1");
+    q.bind(1, artist_id);
+    q.bind(2, normalized_title);
+    if (!q.executeStep()) return std::nullopt;
+    return read_album(q);
+  }
+
+  std::optional<Album> find_album_by_release(const std::string& musicbrainz_release_id) override {
+    if (musicbrainz_release_id.empty()) return std::nullopt;
+    SQLite::Statement q(db_, std::string("SELECT ") + kAlbumColumns +
+                                 " FROM albums a JOIN artists ar ON ar.id = a.artist_id"
+                                 " WHERE a.musicbrainz_release_id = ? ORDER BY a.id LIMIT 1");
+    q.bind(1, musicbrainz_release_id);
+    if (!q.executeStep()) return std::nullopt;
+    return read_album(q);
+  }
+
+  std::vector<Track> find_tracks_by_sha256(const std::vector<std::string>& digests) override {
+    std::vector<Track> out;
+    SQLite::Statement q(
+        db_, std::string("SELECT ") + kTrackColumns + " FROM tracks t WHERE t.sha256 = ?");
+    for (const std::string& d : digests) {
+      if (d.empty()) continue;
+      q.bind(1, d);
+      while (q.executeStep()) out.push_back(read_track(q));
+      q.reset();
+    }
+    return out;
+  }
+
+  void update_album(const Album& album) override {
+    std::string normalized =
+        album.normalized_title.empty() ? normalize_name(album.title) : album.normalized_title;
+    SQLite::Statement q(db_,
+                        "UPDATE albums SET title = ?, normalized_title = ?, year = ?, path = ?, "
+                        "disc_count = ?, total_tracks = ?, available_tracks = ?, "
+                        "musicbrainz_release_id = ?, source = ?, status = ? WHERE id = ?");
+    q.bind(1, album.title);
+    q.bind(2, normalized);
+    bind_int_or_null(q, 3, album.year);
+    q.bind(4, album.path);
+    q.bind(5, album.disc_count);
+    q.bind(6, album.total_tracks);
+    q.bind(7, album.available_tracks);
+    bind_text_or_null(q, 8, album.musicbrainz_release_id);
+    q.bind(9, album.source);
+    q.bind(10, album.status);
+    q.bind(11, album.id);
+    try {
+      q.exec();
+    } catch (const SQLite::Exception& e) {
+      if (is_unique_violation(e)) {
+        throw ApiError::conflict("Album '" + album.title + "' already exists for this artist");
+      }
+      throw;
+    }
+  }
+
+  void update_track(const Track& track) override {
+    std::string normalized =
+        track.normalized_title.empty() ? normalize_name(track.title) : track.normalized_title;
+    SQLite::Statement q(
+        db_,
+        "UPDATE tracks SET disc = ?, number = ?, title = ?, normalized_title = ?, "
+        "duration_ms = ?, path = ?, format = ?, lossless = ?, sample_rate = ?, bit_depth = ?, "
+        "bitrate = ?, channels = ?, file_size = ?, sha256 = ?, checksum_verified_at = ?, "
+        "source = ?, source_url = ?, musicbrainz_recording_id = ? WHERE id = ?");
+    q.bind(1, track.disc);
+    q.bind(2, track.number);
+    q.bind(3, track.title);
+    q.bind(4, normalized);
+    q.bind(5, track.duration_ms);
+    q.bind(6, track.path);
+    q.bind(7, track.format);
+    q.bind(8, track.lossless ? 1 : 0);
+    q.bind(9, track.sample_rate);
+    q.bind(10, track.bit_depth);
+    q.bind(11, track.bitrate);
+    q.bind(12, track.channels);
+    q.bind(13, track.file_size);
+    q.bind(14, track.sha256);
+    bind_text_or_null(q, 15, track.checksum_verified_at);
+    q.bind(16, track.source);
+    q.bind(17, track.source_url);
+    bind_text_or_null(q, 18, track.musicbrainz_recording_id);
+    q.bind(19, track.id);
+    try {
+      q.exec();
+    } catch (const SQLite::Exception& e) {
+      if (is_unique_violation(e)) {
+        throw ApiError::conflict("Track " + std::to_string(track.disc) + "-" +
+                                 std::to_string(track.number) + " already exists on album " +
+                                 std::to_string(track.album_id));
+      }
+      throw;
+    }
+  }
+
+  bool delete_track(int64_t id) override {
+    SQLite::Statement q(db_, "DELETE FROM tracks WHERE id = ?");
+    q.bind(1, id);
+    return q.exec() > 0;
+  }
+
+  bool delete_album(int64_t id) override {
+    SQLite::Statement q(db_, "DELETE FROM albums WHERE id = ?");
+    q.bind(1, id);
+    return q.exec() > 0;
+  }
+
+  bool delete_artist_if_empty(int64_t id) override {
+    SQLite::Statement q(db_,
+                        "DELETE FROM artists WHERE id = ?1 AND NOT EXISTS "
+                        "(SELECT 1 FROM albums WHERE artist_id = ?1)");
+    q.bind(1, id);
+    return q.exec() > 0;
+  }
+
+  std::vector<HeartHolder> heart_holders(int64_t album_id) override {
+    std::vector<HeartHolder> out;
+    auto holder = [&out](int64_t user_id, const std::string& username) -> HeartHolder& {
+      for (HeartHolder& h : out) {
+        if (h.user_id == user_id) return h;
+      }
+      out.push_back(HeartHolder{user_id, username, false, {}});
+      return out.back();
+    };
+    {
+      SQLite::Statement q(db_,
+                          "SELECT u.id, u.username FROM album_hearts h JOIN users u "
+                          "ON u.id = h.user_id WHERE h.album_id = ? ORDER BY u.id");
+      q.bind(1, album_id);
+      while (q.executeStep()) holder(q.getColumn(0).getInt64(), text(q, 1)).album = true;
+    }
+    SQLite::Statement q(db_,
+                        "SELECT u.id, u.username, t.id FROM track_hearts h "
+                        "JOIN tracks t ON t.id = h.track_id JOIN users u ON u.id = h.user_id "
+                        "WHERE t.album_id = ? ORDER BY u.id, t.disc, t.number");
+    q.bind(1, album_id);
+    while (q.executeStep()) {
+      holder(q.getColumn(0).getInt64(), text(q, 1)).track_ids.push_back(q.getColumn(2).getInt64());
+    }
+    return out;
+  }
+
+  std::vector<std::string> hearted_paths(int64_t user_id) override {
+    SQLite::Statement q(
+        db_,
+        "SELECT t.path FROM tracks t WHERE t.album_id IN "
+        "(SELECT album_id FROM album_hearts WHERE user_id = ?1) "
+        "UNION SELECT t.path FROM track_hearts h JOIN tracks t ON t.id = h.track_id "
+        "WHERE h.user_id = ?1 ORDER BY 1");
+    q.bind(1, user_id);
+    std::vector<std::string> out;
+    while (q.executeStep()) out.push_back(text(q, 0));
     return out;
   }
 
@@ -739,24 +917,210 @@ class SqliteMetaRepository final : public MetaRepository {
   SQLite::Database& db_;
 };
 
+constexpr const char* kReviewColumns =
+    "id, status, path, path_name, suggested_artist, suggested_album, suggested_year, confidence, "
+    "reasons, track_count, quality_summary, source, download_id, user_id, duplicate_of, "
+    "reviewer_id, album_id, created_at, updated_at";
+
+std::optional<int64_t> opt_int(const SQLite::Statement& q, int col) {
+  SQLite::Column c = q.getColumn(col);
+  if (c.isNull()) return std::nullopt;
+  return c.getInt64();
+}
+
+void bind_opt(SQLite::Statement& q, int index, const std::optional<int64_t>& value) {
+  if (value) {
+    q.bind(index, *value);
+  } else {
+    q.bind(index);
+  }
+}
+
+ReviewItem read_review(const SQLite::Statement& q) {
+  ReviewItem r;
+  r.id = q.getColumn(0).getInt64();
+  r.status = text(q, 1);
+  r.path = text(q, 2);
+  r.path_name = text(q, 3);
+  r.suggested_artist = text(q, 4);
+  r.suggested_album = text(q, 5);
+  r.suggested_year = q.getColumn(6).getInt();
+  r.confidence = q.getColumn(7).getDouble();
+  nlohmann::json reasons = nlohmann::json::parse(text(q, 8), nullptr, false);
+  if (reasons.is_array()) {
+    for (const auto& reason : reasons) {
+      if (reason.is_string()) r.reasons.push_back(reason.get<std::string>());
+    }
+  }
+  r.track_count = q.getColumn(9).getInt();
+  r.quality_summary = text(q, 10);
+  r.source = text(q, 11);
+  r.download_id = opt_int(q, 12);
+  r.user_id = opt_int(q, 13);
+  r.duplicate_of = opt_int(q, 14);
+  r.reviewer_id = opt_int(q, 15);
+  r.album_id = opt_int(q, 16);
+  r.created_at = text(q, 17);
+  r.updated_at = text(q, 18);
+  return r;
+}
+
+std::string reasons_json(const std::vector<std::string>& reasons) {
+  // Reasons quote tags, which may not be valid UTF-8.
+  return nlohmann::json(reasons).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+class SqliteImportRepository final : public ImportRepository {
+ public:
+  explicit SqliteImportRepository(SQLite::Database& db) : db_(db) {}
+
+  ReviewItem create_review(const ReviewItem& item) override {
+    SQLite::Statement q(db_,
+                        "INSERT INTO review_items (status, path, path_name, suggested_artist, "
+                        "suggested_album, suggested_year, confidence, reasons, track_count, "
+                        "quality_summary, source, download_id, user_id, duplicate_of) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+    q.bind(1, item.status);
+    q.bind(2, item.path);
+    q.bind(3, item.path_name);
+    q.bind(4, item.suggested_artist);
+    q.bind(5, item.suggested_album);
+    bind_int_or_null(q, 6, item.suggested_year);
+    q.bind(7, item.confidence);
+    q.bind(8, reasons_json(item.reasons));
+    q.bind(9, item.track_count);
+    q.bind(10, item.quality_summary);
+    q.bind(11, item.source);
+    bind_opt(q, 12, item.download_id);
+    bind_opt(q, 13, item.user_id);
+    bind_opt(q, 14, item.duplicate_of);
+    q.executeStep();
+    int64_t id = q.getColumn(0).getInt64();
+    q.reset();
+    return *find_review(id);
+  }
+
+  std::optional<ReviewItem> find_review(int64_t id) override {
+    SQLite::Statement q(
+        db_, std::string("SELECT ") + kReviewColumns + " FROM review_items WHERE id = ?");
+    q.bind(1, id);
+    if (!q.executeStep()) return std::nullopt;
+    return read_review(q);
+  }
+
+  PageResult<ReviewItem> list_reviews(const std::string& status, std::optional<int64_t> visible_to,
+                                      Page page) override {
+    std::string where;
+    if (!status.empty()) where += " AND status = ?1";
+    if (visible_to) where += " AND user_id = ?2";
+    if (!where.empty()) where = " WHERE" + where.substr(4);
+    auto bind_filters = [&](SQLite::Statement& q) {
+      if (!status.empty()) q.bind(1, status);
+      if (visible_to) q.bind(2, *visible_to);
+    };
+    PageResult<ReviewItem> out;
+    {
+      SQLite::Statement q(db_, "SELECT COUNT(*) FROM review_items" + where);
+      bind_filters(q);
+      out.total = count_of(q);
+    }
+    SQLite::Statement q(db_, std::string("SELECT ") + kReviewColumns + " FROM review_items" +
+                                 where + " ORDER BY id DESC LIMIT ?3 OFFSET ?4");
+    bind_filters(q);
+    q.bind(3, safe_limit(page));
+    q.bind(4, safe_offset(page));
+    while (q.executeStep()) out.items.push_back(read_review(q));
+    return out;
+  }
+
+  void update_review(const ReviewItem& item) override {
+    SQLite::Statement q(db_,
+                        "UPDATE review_items SET status = ?, path = ?, path_name = ?, "
+                        "suggested_artist = ?, suggested_album = ?, suggested_year = ?, "
+                        "reasons = ?, duplicate_of = ?, reviewer_id = ?, album_id = ?, "
+                        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?");
+    q.bind(1, item.status);
+    q.bind(2, item.path);
+    q.bind(3, item.path_name);
+    q.bind(4, item.suggested_artist);
+    q.bind(5, item.suggested_album);
+    bind_int_or_null(q, 6, item.suggested_year);
+    q.bind(7, reasons_json(item.reasons));
+    bind_opt(q, 8, item.duplicate_of);
+    bind_opt(q, 9, item.reviewer_id);
+    bind_opt(q, 10, item.album_id);
+    q.bind(11, item.id);
+    q.exec();
+  }
+
+  void add_history(const ImportHistoryRow& row) override {
+    SQLite::Statement q(db_,
+                        "INSERT INTO import_history (normalized_artist, normalized_album, "
+                        "normalized_track, source, quality, sha256, album_id, track_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    q.bind(1, row.normalized_artist);
+    q.bind(2, row.normalized_album);
+    q.bind(3, row.normalized_track);
+    q.bind(4, row.source);
+    q.bind(5, row.quality);
+    q.bind(6, row.sha256);
+    bind_int_or_null(q, 7, row.album_id);
+    bind_int_or_null(q, 8, row.track_id);
+    q.exec();
+  }
+
+  void mark_move_committed(const std::string& move_id) override {
+    SQLite::Statement q(db_, "INSERT OR IGNORE INTO committed_moves (id) VALUES (?)");
+    q.bind(1, move_id);
+    q.exec();
+  }
+
+  bool is_move_committed(const std::string& move_id) override {
+    SQLite::Statement q(db_, "SELECT 1 FROM committed_moves WHERE id = ?");
+    q.bind(1, move_id);
+    return q.executeStep();
+  }
+
+ private:
+  SQLite::Database& db_;
+};
+
 // ---------------------------------------------------------------------------
 // Session and store
 
 class SqliteSession final : public StoreSession {
  public:
-  SqliteSession(Lease lease, bool write)
+  SqliteSession(Lease lease, bool write, bool durable)
       : lease_(std::move(lease)),
         write_(write),
+        durable_(write && durable),
         users_(lease_.db()),
         library_(lease_.db()),
         activity_(lease_.db()),
-        meta_(lease_.db()) {
+        meta_(lease_.db()),
+        imports_(lease_.db()) {
     // IMMEDIATE takes the write lock now, under the busy timeout, instead of
     // failing with SQLITE_BUSY when a read later upgrades to a write.
+    // WAL with synchronous=NORMAL makes a commit durable only at the next
+    // checkpoint; FULL syncs the WAL at commit. The level is a connection
+    // setting that cannot change inside a transaction: set it before BEGIN,
+    // restore it for the pool's next user in the destructor.
+    if (durable_) lease_.db().exec("PRAGMA synchronous = FULL");
     if (write_) lease_.db().exec("BEGIN IMMEDIATE");
   }
 
   ~SqliteSession() override {
+    end_transaction();
+    if (durable_ && sqlite3_get_autocommit(lease_.db().getHandle()) != 0) {
+      try {
+        lease_.db().exec("PRAGMA synchronous = NORMAL");
+      } catch (const SQLite::Exception&) {
+        // Only costs speed on this connection.
+      }
+    }
+  }
+
+  void end_transaction() {
     if (!write_ || committed_) return;
     // Errors such as disk full may already have ended the transaction.
     if (sqlite3_get_autocommit(lease_.db().getHandle()) != 0) return;
@@ -771,6 +1135,7 @@ class SqliteSession final : public StoreSession {
   LibraryRepository& library() override { return library_; }
   ActivityRepository& activity() override { return activity_; }
   MetaRepository& meta() override { return meta_; }
+  ImportRepository& imports() override { return imports_; }
 
   void commit() override {
     if (!write_ || committed_) return;
@@ -781,11 +1146,13 @@ class SqliteSession final : public StoreSession {
  private:
   Lease lease_;
   const bool write_;
+  const bool durable_;
   bool committed_ = false;
   SqliteUserRepository users_;
   SqliteLibraryRepository library_;
   SqliteActivityRepository activity_;
   SqliteMetaRepository meta_;
+  SqliteImportRepository imports_;
 };
 
 class SqliteStore final : public Store {
@@ -817,8 +1184,8 @@ class SqliteStore final : public Store {
     }
   }
 
-  std::unique_ptr<StoreSession> open_session(bool write) override {
-    return std::make_unique<SqliteSession>(pool_.acquire(), write);
+  std::unique_ptr<StoreSession> open_session(bool write, bool durable) override {
+    return std::make_unique<SqliteSession>(pool_.acquire(), write, durable);
   }
 
  private:

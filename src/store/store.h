@@ -86,6 +86,49 @@ struct Activity {
   std::string created_at;
 };
 
+// Someone who hearted an album or some of its tracks: their links follow the
+// album's files.
+struct HeartHolder {
+  int64_t user_id = 0;
+  std::string username;
+  bool album = false;              // the album itself is hearted
+  std::vector<int64_t> track_ids;  // tracks hearted one by one
+};
+
+struct ReviewItem {
+  int64_t id = 0;
+  std::string status = "pending";  // pending | approved | rejected
+  std::string path;                // the folder under IMPORT_DIR/review (absolute)
+  std::string path_name;           // its last component, what people see
+  std::string suggested_artist;
+  std::string suggested_album;
+  int suggested_year = 0;
+  double confidence = 0.0;
+  std::vector<std::string> reasons;
+  int track_count = 0;
+  std::string quality_summary;
+  std::string source;
+  std::optional<int64_t> download_id;
+  std::optional<int64_t> user_id;       // who brought it in (a download's owner)
+  std::optional<int64_t> duplicate_of;  // album id
+  std::optional<int64_t> reviewer_id;
+  std::optional<int64_t> album_id;  // the album an approval produced
+  std::string created_at;
+  std::string updated_at;
+};
+
+// One row per imported track (SPEC §3).
+struct ImportHistoryRow {
+  std::string normalized_artist;
+  std::string normalized_album;
+  std::string normalized_track;
+  std::string source;
+  std::string quality;
+  std::string sha256;
+  int64_t album_id = 0;
+  int64_t track_id = 0;
+};
+
 struct Page {
   int64_t limit = 50;
   int64_t offset = 0;
@@ -144,6 +187,42 @@ class LibraryRepository {
   virtual bool all_tracks_hearted(int64_t user_id, int64_t album_id) = 0;
   virtual PageResult<Album> hearted_albums(int64_t user_id, Page page) = 0;
   virtual PageResult<Track> hearted_tracks(int64_t user_id, Page page) = 0;
+
+  // For the importer.
+  virtual std::optional<Artist> find_artist_by_normalized(const std::string& normalized_name) = 0;
+  // Any album of the artist with this normalized title, whatever its release id.
+  virtual std::optional<Album> find_album_by_identity(int64_t artist_id,
+                                                      const std::string& normalized_title) = 0;
+  virtual std::optional<Album> find_album_by_release(const std::string& musicbrainz_release_id) = 0;
+  virtual std::vector<Track> find_tracks_by_sha256(const std::vector<std::string>& digests) = 0;
+  // Rewrites every column but id, artist_id and created_at.
+  virtual void update_album(const Album& album) = 0;
+  // Rewrites every column but id and album_id; 409 on a (disc, number) clash.
+  virtual void update_track(const Track& track) = 0;
+  virtual bool delete_track(int64_t id) = 0;
+  // Cascades to tracks and hearts.
+  virtual bool delete_album(int64_t id) = 0;
+  virtual bool delete_artist_if_empty(int64_t id) = 0;
+  virtual std::vector<HeartHolder> heart_holders(int64_t album_id) = 0;
+  // Every track path a user should have a link for (hearted albums and tracks).
+  virtual std::vector<std::string> hearted_paths(int64_t user_id) = 0;
+};
+
+class ImportRepository {
+ public:
+  virtual ~ImportRepository() = default;
+  virtual ReviewItem create_review(const ReviewItem& item) = 0;
+  virtual std::optional<ReviewItem> find_review(int64_t id) = 0;
+  // status "" : any. visible_to: only items that user brought in; nullopt: all.
+  virtual PageResult<ReviewItem> list_reviews(const std::string& status,
+                                              std::optional<int64_t> visible_to, Page page) = 0;
+  // Rewrites status, path, path_name, suggestions, reasons, reviewer, album;
+  // touches updated_at.
+  virtual void update_review(const ReviewItem& item) = 0;
+  virtual void add_history(const ImportHistoryRow& row) = 0;
+  // The album mover's commit point: recorded in the import's own transaction.
+  virtual void mark_move_committed(const std::string& move_id) = 0;
+  virtual bool is_move_committed(const std::string& move_id) = 0;
 };
 
 class ActivityRepository {
@@ -169,6 +248,7 @@ class StoreSession {
   virtual LibraryRepository& library() = 0;
   virtual ActivityRepository& activity() = 0;
   virtual MetaRepository& meta() = 0;
+  virtual ImportRepository& imports() = 0;
   virtual void commit() = 0;
 };
 
@@ -184,12 +264,29 @@ class Store {
   // Cheap liveness probe for health reporting.
   virtual bool ping() = 0;
 
-  virtual std::unique_ptr<StoreSession> open_session(bool write) = 0;
+  // durable: only with write; see write_durable().
+  virtual std::unique_ptr<StoreSession> open_session(bool write, bool durable = false) = 0;
 
   template <typename F>
   auto read(F&& f) {
     auto session = open_session(false);
     return f(*session);
+  }
+
+  // Like write(), but the commit is on disk when this returns, whatever the
+  // backend's usual sync level: for commits that files depend on (the album
+  // mover deletes its journal right after).
+  template <typename F>
+  auto write_durable(F&& f) {
+    auto session = open_session(true, /*durable=*/true);
+    if constexpr (std::is_void_v<decltype(f(*session))>) {
+      f(*session);
+      session->commit();
+    } else {
+      auto result = f(*session);
+      session->commit();
+      return result;
+    }
   }
 
   template <typename F>

@@ -27,9 +27,8 @@ class TempDir {
  public:
   TempDir() {
     static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("barbossa-store-test-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter.fetch_add(1)));
+    path_ = fs::temp_directory_path() / ("barbossa-store-test-" + std::to_string(::getpid()) + "-" +
+                                         std::to_string(counter.fetch_add(1)));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -493,9 +492,8 @@ TEST_F(StoreTest, HeartingMissingThingsIsNotFound) {
     EXPECT_TRUE(s.library().heart_album(u.id, al.id));
     EXPECT_FALSE(s.library().unheart_track(u.id, 9999));
   });
-  store_->read([&](StoreSession& s) {
-    EXPECT_EQ(s.library().hearted_albums(u.id, Page{}).total, 1);
-  });
+  store_->read(
+      [&](StoreSession& s) { EXPECT_EQ(s.library().hearted_albums(u.id, Page{}).total, 1); });
 }
 
 TEST_F(StoreTest, AllTracksHearted) {
@@ -728,6 +726,175 @@ TEST_F(StoreTest, DeletingUserCascadesHeartsAndNullsActivity) {
     EXPECT_EQ(acts[0].username, "");
     EXPECT_EQ(acts[0].action, "heart");
   });
+}
+
+}  // namespace
+}  // namespace barbossa
+
+// --- Import pipeline rows --------------------------------------------------
+
+namespace barbossa {
+namespace {
+
+TEST_F(StoreTest, ImporterLookupsFindByNameReleaseAndChecksum) {
+  Artist artist = make_artist("Sigur Rós");
+  Album album = make_album(artist.id, "Ágætis byrjun (Remastered)", "rel-1");
+  Track t = make_track(album.id, 1, "Intro");
+  store_->write([&](StoreSession& s) {
+    Track changed = t;
+    changed.sha256 = std::string(64, 'a');
+    changed.path = "Sigur Rós/Ágætis byrjun (1999)/01 - Intro.flac";
+    s.library().update_track(changed);
+  });
+  store_->read([&](StoreSession& s) {
+    auto& lib = s.library();
+    auto found = lib.find_artist_by_normalized(normalize_name("SIGUR ROS"));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->id, artist.id);
+    EXPECT_FALSE(lib.find_artist_by_normalized("nobody"));
+    auto by_name = lib.find_album_by_identity(artist.id, normalize_name("Agaetis Byrjun"));
+    ASSERT_TRUE(by_name);
+    EXPECT_EQ(by_name->id, album.id);
+    EXPECT_EQ(lib.find_album_by_release("rel-1")->id, album.id);
+    EXPECT_FALSE(lib.find_album_by_release(""));
+    auto same = lib.find_tracks_by_sha256({"", std::string(64, 'b'), std::string(64, 'a')});
+    ASSERT_EQ(same.size(), 1u);
+    EXPECT_EQ(same[0].id, t.id);
+    EXPECT_EQ(same[0].path, "Sigur Rós/Ágætis byrjun (1999)/01 - Intro.flac");
+  });
+}
+
+TEST_F(StoreTest, UpdateAndDeleteAlbumCascadeButKeepTrackIds) {
+  Artist artist = make_artist("A");
+  Album album = make_album(artist.id, "X");
+  Track t1 = make_track(album.id, 1, "One");
+  Track t2 = make_track(album.id, 2, "Two");
+  User u = make_user("fan");
+  store_->write([&](StoreSession& s) {
+    s.library().heart_track(u.id, t1.id);
+    Album changed = album;
+    changed.path = "A/X (2000)";
+    changed.year = 2000;
+    changed.disc_count = 2;
+    s.library().update_album(changed);
+    Track moved = t2;
+    moved.disc = 2;
+    moved.number = 1;
+    s.library().update_track(moved);
+  });
+  store_->read([&](StoreSession& s) {
+    auto a = s.library().find_album(album.id);
+    EXPECT_EQ(a->path, "A/X (2000)");
+    EXPECT_EQ(a->year, 2000);
+    EXPECT_EQ(s.library().find_track(t2.id)->disc, 2);
+    auto holders = s.library().heart_holders(album.id);
+    ASSERT_EQ(holders.size(), 1u);
+    EXPECT_EQ(holders[0].username, "fan");
+    EXPECT_FALSE(holders[0].album);
+    EXPECT_EQ(holders[0].track_ids, std::vector<int64_t>{t1.id});
+  });
+  EXPECT_EQ(api_status([&] {
+              store_->write([&](StoreSession& s) {
+                Track clash = t1;
+                clash.disc = 2;
+                clash.number = 1;
+                s.library().update_track(clash);
+              });
+            }),
+            409);
+  store_->write([&](StoreSession& s) {
+    EXPECT_FALSE(s.library().delete_artist_if_empty(artist.id));
+    EXPECT_TRUE(s.library().delete_album(album.id));
+    EXPECT_TRUE(s.library().delete_artist_if_empty(artist.id));
+    EXPECT_FALSE(s.library().delete_album(album.id));
+  });
+  store_->read([&](StoreSession& s) {
+    EXPECT_FALSE(s.library().find_track(t1.id));
+    EXPECT_TRUE(s.library().hearted_tracks(u.id, Page{}).items.empty());
+  });
+}
+
+TEST_F(StoreTest, ReviewItemsRoundTripFilterAndUpdate) {
+  User owner = make_user("owner");
+  ReviewItem item;
+  item.path = "/data/import/review/X";
+  item.path_name = "X";
+  item.suggested_artist = "A";
+  item.suggested_album = "X";
+  item.suggested_year = 2001;
+  item.confidence = 0.7;
+  item.reasons = {"generic title 'Track 01': 01.flac", "caf\xC3\xA9"};
+  item.track_count = 3;
+  item.source = "http";
+  item.download_id = 5;
+  item.user_id = owner.id;
+  ReviewItem created =
+      store_->write([&](StoreSession& s) { return s.imports().create_review(item); });
+  EXPECT_GT(created.id, 0);
+  EXPECT_EQ(created.status, "pending");
+  EXPECT_EQ(created.reasons, item.reasons);
+  EXPECT_EQ(created.download_id, std::optional<int64_t>(5));
+  EXPECT_FALSE(created.reviewer_id);
+  EXPECT_TRUE(is_iso8601_ms_utc(created.created_at));
+  ReviewItem other = item;
+  other.user_id.reset();
+  store_->write([&](StoreSession& s) { s.imports().create_review(other); });
+
+  store_->read([&](StoreSession& s) {
+    EXPECT_EQ(s.imports().list_reviews("", std::nullopt, Page{}).total, 2);
+    EXPECT_EQ(s.imports().list_reviews("pending", owner.id, Page{}).total, 1);
+    EXPECT_EQ(s.imports().list_reviews("approved", std::nullopt, Page{}).total, 0);
+  });
+  created.status = "rejected";
+  created.reviewer_id = owner.id;
+  created.path = "";
+  store_->write([&](StoreSession& s) { s.imports().update_review(created); });
+  auto back = store_->read([&](StoreSession& s) { return s.imports().find_review(created.id); });
+  EXPECT_EQ(back->status, "rejected");
+  EXPECT_EQ(back->reviewer_id, std::optional<int64_t>(owner.id));
+  EXPECT_EQ(back->path, "");
+  // The CHECK constraint keeps statuses honest.
+  created.status = "maybe";
+  EXPECT_THROW(store_->write([&](StoreSession& s) { s.imports().update_review(created); }),
+               std::exception);
+}
+
+TEST_F(StoreTest, DurableWriteCommitsAndLaterWritesStillWork) {
+  store_->write_durable([&](StoreSession& s) { s.imports().mark_move_committed("durable-1"); });
+  EXPECT_TRUE(
+      store_->read([&](StoreSession& s) { return s.imports().is_move_committed("durable-1"); }));
+  EXPECT_THROW(store_->write_durable([&](StoreSession& s) {
+    s.imports().mark_move_committed("durable-2");
+    throw std::runtime_error("boom");
+  }),
+               std::runtime_error);
+  EXPECT_FALSE(
+      store_->read([&](StoreSession& s) { return s.imports().is_move_committed("durable-2"); }));
+  make_user("after");  // the pooled connection is usable afterwards
+}
+
+TEST_F(StoreTest, CommittedMovesAndHistory) {
+  store_->write([&](StoreSession& s) {
+    s.imports().mark_move_committed("import-1");
+    s.imports().mark_move_committed("import-1");  // idempotent
+    ImportHistoryRow h;
+    h.normalized_artist = "a";
+    h.normalized_album = "x";
+    h.normalized_track = "one";
+    h.sha256 = "ff";
+    s.imports().add_history(h);
+  });
+  store_->read([&](StoreSession& s) {
+    EXPECT_TRUE(s.imports().is_move_committed("import-1"));
+    EXPECT_FALSE(s.imports().is_move_committed("import-2"));
+  });
+  // Rolled back with its transaction: the commit point is the transaction.
+  {
+    auto session = store_->open_session(true);
+    session->imports().mark_move_committed("import-3");
+  }
+  EXPECT_FALSE(
+      store_->read([&](StoreSession& s) { return s.imports().is_move_committed("import-3"); }));
 }
 
 }  // namespace
