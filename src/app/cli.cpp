@@ -8,14 +8,18 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "app/config.h"
+#include "app/library_stack.h"
 #include "app/logging.h"
 #include "app/seed.h"
 #include "app/server_app.h"
 #include "auth/password.h"
+#include "bus/event_bus.h"
 #include "core/error.h"
 #include "services/account_service.h"
 
@@ -63,7 +67,8 @@ Config build_config(const CommonOptions& o, char** env) {
   std::map<std::string, std::string> flags;
   for (const auto& kv : o.sets) {
     auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) throw ConfigError("--set expects KEY=VALUE, got '" + kv + "'");
+    if (eq == std::string::npos || eq == 0)
+      throw ConfigError("--set expects KEY=VALUE, got '" + kv + "'");
     flags[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   if (!o.data_dir.empty()) flags["DATA_DIR"] = o.data_dir;
@@ -80,6 +85,58 @@ AccountService make_accounts(Store& store, const Config& config) {
   return AccountService(store, load_or_create_jwt_secret(config), AccountOptions{});
 }
 
+// `barbossa import`: works offline, whether or not a server runs on the
+// same data (the database serializes the commits).
+int run_import(const Config& config, Store& store, const std::vector<std::string>& paths, bool copy,
+               const std::string& source, bool as_json) {
+  // Events from the CLI have no sockets to reach yet; seq stays in memory.
+  SeqPersistence no_persistence{[] { return uint64_t{0}; }, [](uint64_t) {}};
+  auto bus = make_memory_event_bus(16, no_persistence);
+  ActivityService activity(store, *bus);
+  LibraryStack stack = make_library_stack(config, store, *bus, activity);
+  int exit_code = 0;
+  for (const std::string& path : paths) {
+    nlohmann::json line = nlohmann::json::object();
+    line["path"] = path;
+    try {
+      ImportRequest request;
+      request.folder = std::filesystem::absolute(path).lexically_normal();
+      if (request.folder.has_filename() == false) request.folder = request.folder.parent_path();
+      request.copy = copy;
+      request.source = source;
+      ImportOutcome o = stack.importer->import_folder(request);
+      bool imported = o.kind == DecisionKind::kImport || o.kind == DecisionKind::kUpgrade;
+      if (!imported && exit_code == 0) exit_code = 2;
+      line["status"] = o.status();
+      line["artist"] = o.artist;
+      line["album"] = o.album;
+      line["year"] = o.year;
+      line["confidence"] = o.confidence;
+      line["album_id"] = o.album_id;
+      line["review_id"] = o.review_id;
+      line["reasons"] = o.reasons;
+      if (!as_json) {
+        std::cout << o.status() << ": " << path << ": " << o.artist << " - " << o.album;
+        if (o.year > 0) std::cout << " (" << o.year << ")";
+        if (imported) std::cout << " -> album " << o.album_id;
+        if (o.review_id != 0) std::cout << " -> review item " << o.review_id;
+        std::cout << fmt::format(" [confidence {:.2f}]", o.confidence) << "\n";
+        for (const auto& r : o.reasons) std::cout << "  - " << r << "\n";
+      }
+    } catch (const std::exception& e) {
+      exit_code = 1;
+      line["status"] = "error";
+      line["error"] = e.what();
+      if (!as_json) std::cout << "error: " << path << ": " << e.what() << "\n";
+    }
+    if (as_json) {
+      std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    }
+    std::cout << std::flush;
+  }
+  return exit_code;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv, char** env) {
@@ -87,7 +144,8 @@ int run_cli(int argc, char** argv, char** env) {
   app.fallthrough();
   app.require_subcommand(1);
   CommonOptions common;
-  app.add_option("--config", common.config_file, "TOML configuration file")->check(CLI::ExistingFile);
+  app.add_option("--config", common.config_file, "TOML configuration file")
+      ->check(CLI::ExistingFile);
   app.add_option("--data-dir", common.data_dir, "Data directory (DATA_DIR)");
   app.add_option("--set", common.sets, "Override any key: --set KEY=VALUE (repeatable)");
   app.add_option("--log-level", common.log_level, "trace, debug, info, warn, error");
@@ -116,8 +174,22 @@ int run_cli(int argc, char** argv, char** env) {
   auto* user_remove = user->add_subcommand("remove", "Delete a user");
   user_remove->add_option("NAME", name, "Username")->required();
 
+  std::vector<std::string> import_paths;
+  bool import_copy = false;
+  bool import_json = false;
+  std::string import_source = "manual";
+  auto* import_cmd = app.add_subcommand(
+      "import",
+      "Import album folders now and print each decision (exit 0 imported, 2 review, 1 error)");
+  import_cmd->add_option("PATH", import_paths, "Album folders")->required();
+  import_cmd->add_flag("--copy", import_copy,
+                       "Copy into the library and leave the folders in place");
+  import_cmd->add_option("--source", import_source, "Source name recorded with the album");
+  import_cmd->add_flag("--json", import_json, "One JSON object per folder instead of text");
+
   // Test and bench tooling: records without files, until the importer exists.
-  auto* dev = app.add_subcommand("dev", "Developer tools: seed the library for tests and benchmarks");
+  auto* dev =
+      app.add_subcommand("dev", "Developer tools: seed the library for tests and benchmarks");
   dev->require_subcommand(1);
   SeedOptions seed;
   auto* dev_seed = dev->add_subcommand("seed", "Create users and albums in bulk");
@@ -162,6 +234,9 @@ int run_cli(int argc, char** argv, char** env) {
       std::cout << "database at schema version " << store->schema_version() << std::endl;
       return 0;
     }
+    if (import_cmd->parsed()) {
+      return run_import(config, *store, import_paths, import_copy, import_source, import_json);
+    }
     if (dev_seed->parsed()) {
       int64_t first = seed_library(*store, seed);
       std::cout << "{\"first_album_id\": " << first << ", \"albums\": " << seed.albums
@@ -169,7 +244,8 @@ int run_cli(int argc, char** argv, char** env) {
       return 0;
     }
     if (dev_album->parsed()) {
-      std::cout << add_album(*store, album_artist, album_title, album_year, album_tracks) << std::endl;
+      std::cout << add_album(*store, album_artist, album_title, album_year, album_tracks)
+                << std::endl;
       return 0;
     }
     auto accounts = make_accounts(*store, config);
@@ -190,15 +266,16 @@ int run_cli(int argc, char** argv, char** env) {
       bool generated = pw.empty();
       if (generated) pw = random_token(12);
       auto u = accounts.create_user(name, pw, admin);
-      std::cout << "created user '" << u.username << "' (id " << u.id << (u.is_admin ? ", admin" : "") << ")";
+      std::cout << "created user '" << u.username << "' (id " << u.id
+                << (u.is_admin ? ", admin" : "") << ")";
       if (generated) std::cout << " with password: " << pw;
       std::cout << std::endl;
       return 0;
     }
     if (user_list->parsed()) {
       for (auto& u : accounts.list_users()) {
-        std::cout << u.id << "\t" << u.username << "\t" << (u.is_admin ? "admin" : "user") << "\t" << u.created_at
-                  << "\n";
+        std::cout << u.id << "\t" << u.username << "\t" << (u.is_admin ? "admin" : "user") << "\t"
+                  << u.created_at << "\n";
       }
       return 0;
     }

@@ -27,6 +27,10 @@ const std::map<std::string, std::string>& Config::default_values() {
       {"HEARTBEAT_SECONDS", "30"},
       {"WATCH_SETTLE_SECONDS", "10"},
       {"IMPORT_THRESHOLD", "0.95"},
+      {"SOURCE_THRESHOLDS", ""},
+      {"IMPORT_THREADS", "0"},
+      {"TAG_READ_TIMEOUT_MS", "10000"},
+      {"CRASH_AFTER_MOVE_STEPS", "0"},
       {"WORKERS", "4"},
       {"JOB_LEASE_SECONDS", "60"},
       {"MUSICBRAINZ_URL", "https://musicbrainz.org"},
@@ -70,8 +74,10 @@ bool Config::is_secret(const std::string& key) {
 
 void Config::set(const std::string& raw_key, const std::string& value, const std::string& origin) {
   std::string key;
-  for (char c : raw_key) key.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  if (!default_values().count(key)) throw ConfigError("unknown configuration key '" + raw_key + "' in " + origin);
+  for (char c : raw_key)
+    key.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  if (!default_values().count(key))
+    throw ConfigError("unknown configuration key '" + raw_key + "' in " + origin);
   values_[key] = value;
 }
 
@@ -91,7 +97,8 @@ Config Config::load(const std::string& config_file, const std::map<std::string, 
     try {
       table = toml::parse_file(config_file);
     } catch (const toml::parse_error& e) {
-      throw ConfigError("cannot read config file " + config_file + ": " + std::string(e.description()));
+      throw ConfigError("cannot read config file " + config_file + ": " +
+                        std::string(e.description()));
     }
     for (auto& [k, node] : table) {
       std::string key(k.str());
@@ -105,7 +112,8 @@ Config Config::load(const std::string& config_file, const std::map<std::string, 
       } else if (auto b = node.value_exact<bool>()) {
         value = *b ? "true" : "false";
       } else {
-        throw ConfigError("config key '" + key + "' in " + config_file + " must be a string, number or boolean");
+        throw ConfigError("config key '" + key + "' in " + config_file +
+                          " must be a string, number or boolean");
       }
       c.set(key, value, config_file);
     }
@@ -155,8 +163,8 @@ long long Config::get_int(const std::string& key, long long min, long long max) 
     throw ConfigError(key + " must be an integer, got '" + s + "'");
   }
   if (v < min || v > max) {
-    throw ConfigError(key + " must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                      ", got " + s);
+    throw ConfigError(key + " must be between " + std::to_string(min) + " and " +
+                      std::to_string(max) + ", got " + s);
   }
   return v;
 }
@@ -165,7 +173,8 @@ double Config::get_double(const std::string& key, double min, double max) const 
   const std::string& s = get(key);
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size()) throw ConfigError(key + " must be a number, got '" + s + "'");
+  if (s.empty() || end != s.c_str() + s.size())
+    throw ConfigError(key + " must be a number, got '" + s + "'");
   if (v < min || v > max) throw ConfigError(key + " is out of range: " + s);
   return v;
 }
@@ -209,7 +218,44 @@ void Config::validate() const {
   };
   for (const auto& k : kInts) get_int(k.key, k.min, k.max);
   get_double("IMPORT_THRESHOLD", 0.0, 1.0);
+  source_thresholds();
+  get_int("IMPORT_THREADS", 0, 256);
+  get_int("TAG_READ_TIMEOUT_MS", 10, 600000);
+  get_int("CRASH_AFTER_MOVE_STEPS", 0, 1LL << 31);
   get_bool("WS_DEFLATE");
+}
+
+std::map<std::string, double> Config::source_thresholds() const {
+  std::map<std::string, double> out;
+  const std::string& text = get("SOURCE_THRESHOLDS");
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    start = comma + 1;
+    auto trim = [](std::string v) {
+      size_t b = v.find_first_not_of(" \t");
+      size_t e = v.find_last_not_of(" \t");
+      return b == std::string::npos ? std::string() : v.substr(b, e - b + 1);
+    };
+    item = trim(item);
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    std::string source = eq == std::string::npos ? "" : trim(item.substr(0, eq));
+    std::string value = eq == std::string::npos ? "" : trim(item.substr(eq + 1));
+    char* end = nullptr;
+    double v = std::strtod(value.c_str(), &end);
+    if (source.empty() || value.empty() || end != value.c_str() + value.size() || v < 0.0 ||
+        v > 1.0) {
+      throw ConfigError(
+          "SOURCE_THRESHOLDS must be a comma-separated list of source=threshold "
+          "with thresholds between 0 and 1, got '" +
+          item + "'");
+    }
+    out[source] = v;
+  }
+  return out;
 }
 
 std::vector<std::pair<std::string, std::string>> Config::describe() const {

@@ -19,14 +19,16 @@ class Config {
  public:
   // `flags` are KEY=VALUE overrides from the command line. `environ` is the
   // process environment (tests pass their own). Throws ConfigError.
-  static Config load(const std::string& config_file, const std::map<std::string, std::string>& flags,
-                     char** env);
+  static Config load(const std::string& config_file,
+                     const std::map<std::string, std::string>& flags, char** env);
   static Config defaults_only();
 
   const std::string& get(const std::string& key) const;
   long long get_int(const std::string& key, long long min, long long max) const;
   double get_double(const std::string& key, double min, double max) const;
   bool get_bool(const std::string& key) const;
+  // SOURCE_THRESHOLDS "qobuz=0.8, http=0.9" -> {qobuz: 0.8, http: 0.9}.
+  std::map<std::string, double> source_thresholds() const;
 
   // Parses every typed key once, so a bad value stops a command before it
   // touches anything (creates directories, a database or the first admin).

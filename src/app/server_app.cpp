@@ -8,9 +8,10 @@
 #include <fstream>
 #include <iostream>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
+#include "app/library_stack.h"
 #include "auth/password.h"
 #include "bus/event_bus.h"
 #include "http/api.h"
@@ -66,7 +67,8 @@ std::string load_or_create_jwt_secret(const Config& config) {
     std::string secret;
     std::getline(in, secret);
     if (secret.size() >= 32) return secret;
-    throw std::runtime_error("the token key in " + file.string() + " is too short; delete it to make a new one");
+    throw std::runtime_error("the token key in " + file.string() +
+                             " is too short; delete it to make a new one");
   }
   std::string secret = random_token(48);
   fs::path tmp = file;
@@ -88,15 +90,18 @@ int run_server(const Config& config) {
 
   AccountOptions account_options;
   account_options.token_hours = static_cast<int>(config.get_int("TOKEN_HOURS", 1, 24 * 365));
-  account_options.login_max_failures = static_cast<int>(config.get_int("LOGIN_MAX_FAILURES", 1, 1000000));
-  account_options.login_window_seconds = static_cast<int>(config.get_int("LOGIN_WINDOW_SECONDS", 1, 86400));
+  account_options.login_max_failures =
+      static_cast<int>(config.get_int("LOGIN_MAX_FAILURES", 1, 1000000));
+  account_options.login_window_seconds =
+      static_cast<int>(config.get_int("LOGIN_WINDOW_SECONDS", 1, 86400));
   AccountService accounts(*store, load_or_create_jwt_secret(config), account_options);
 
-  if (auto generated = accounts.bootstrap_admin(config.get("ADMIN_USER"), config.get("ADMIN_PASSWORD"))) {
+  if (auto generated =
+          accounts.bootstrap_admin(config.get("ADMIN_USER"), config.get("ADMIN_PASSWORD"))) {
     std::string name = config.get("ADMIN_USER").empty() ? "admin" : config.get("ADMIN_USER");
     // Printed once, on the first start only; it is never stored in clear.
-    std::cout << "barbossa: first start: created admin user '" << name << "' with password: " << *generated
-              << std::endl;
+    std::cout << "barbossa: first start: created admin user '" << name
+              << "' with password: " << *generated << std::endl;
   }
 
   SeqPersistence seq;
@@ -107,24 +112,25 @@ int run_server(const Config& config) {
   seq.store = [&store](uint64_t high) {
     store->write([high](StoreSession& s) { s.meta().put(kSeqKey, std::to_string(high)); });
   };
-  auto bus = make_memory_event_bus(static_cast<size_t>(config.get_int("EVENT_BUFFER", 1, 10000000)), seq,
-                                   config.get_bool("WS_DEFLATE"));
+  auto bus = make_memory_event_bus(static_cast<size_t>(config.get_int("EVENT_BUFFER", 1, 10000000)),
+                                   seq, config.get_bool("WS_DEFLATE"));
   // Fan-out threads write events into sockets (the hot path). One keeps a
   // core free for everything else and measured best on 2 cores (PERFORMANCE.md).
   Hub hub(*bus, static_cast<size_t>(config.get_int("FANOUT_THREADS", 1, 64)));
   ActivityService activity(*store, *bus);
-  LibraryService library(*store, activity);
+  LibraryStack files = make_library_stack(config, *store, *bus, activity);
+  LibraryService library(*store, *bus, activity, files.files);
 
   Router router;
-  ApiContext api{accounts, library, activity, *bus, nullptr, 200};
+  ApiContext api{accounts, library, activity, *bus, nullptr, 200, files.importer.get()};
   api.component_health = [&store, &hub, &bus] {
     nlohmann::json c = nlohmann::json::object();
     bool db_ok = store->ping();
     c["database"] = {{"status", db_ok ? "ok" : "down"},
                      {"detail", "schema version " + std::to_string(store->schema_version())}};
     c["websocket"] = {{"status", "ok"},
-                      {"detail", std::to_string(hub.connection_count()) + " connections, last seq " +
-                                     std::to_string(bus->last_seq())}};
+                      {"detail", std::to_string(hub.connection_count()) +
+                                     " connections, last seq " + std::to_string(bus->last_seq())}};
     return c;
   };
   auto api_handle = register_api_routes(router, api);
@@ -139,7 +145,8 @@ int run_server(const Config& config) {
   options.heartbeat_seconds = static_cast<int>(config.get_int("HEARTBEAT_SECONDS", 1, 3600));
   options.ws_deflate = config.get_bool("WS_DEFLATE");
   options.ws_queue_messages = static_cast<size_t>(config.get_int("WS_SEND_QUEUE", 16, 1000000));
-  options.ws_queue_bytes = static_cast<size_t>(config.get_int("WS_SEND_QUEUE_BYTES", 65536, 1LL << 32));
+  options.ws_queue_bytes =
+      static_cast<size_t>(config.get_int("WS_SEND_QUEUE_BYTES", 65536, 1LL << 32));
   options.ws_stall_seconds = static_cast<int>(config.get_int("WS_STALL_SECONDS", 1, 3600));
   options.shutdown_grace_ms = static_cast<int>(config.get_int("SHUTDOWN_GRACE_MS", 0, 60000));
 

@@ -33,7 +33,8 @@ json parse_body(const HttpRequest& req) {
 std::optional<std::string> opt_string(const json& body, const char* key) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) throw ApiError::bad_request(std::string("Field '") + key + "' must be a string");
+  if (!it->is_string())
+    throw ApiError::bad_request(std::string("Field '") + key + "' must be a string");
   return it->get<std::string>();
 }
 
@@ -46,13 +47,15 @@ std::string req_string(const json& body, const char* key) {
 std::optional<bool> opt_bool(const json& body, const char* key) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_boolean()) throw ApiError::bad_request(std::string("Field '") + key + "' must be a boolean");
+  if (!it->is_boolean())
+    throw ApiError::bad_request(std::string("Field '") + key + "' must be a boolean");
   return it->get<bool>();
 }
 
 std::string bearer_token(const HttpRequest& req) {
   const std::string& h = req.authorization;
-  if (h.size() > 7 && (h.rfind("Bearer ", 0) == 0 || h.rfind("bearer ", 0) == 0)) return h.substr(7);
+  if (h.size() > 7 && (h.rfind("Bearer ", 0) == 0 || h.rfind("bearer ", 0) == 0))
+    return h.substr(7);
   throw ApiError::unauthorized("Missing bearer token");
 }
 
@@ -77,7 +80,9 @@ class Api {
  public:
   explicit Api(ApiContext& c) : c_(c) {}
 
-  AuthUser user(const HttpRequest& req) const { return c_.accounts.authenticate(bearer_token(req)); }
+  AuthUser user(const HttpRequest& req) const {
+    return c_.accounts.authenticate(bearer_token(req));
+  }
 
   AuthUser admin(const HttpRequest& req) const {
     AuthUser u = user(req);
@@ -110,11 +115,13 @@ class Api {
       out["user"] = auth_user_json(result.user);
       return ok(out);
     });
-    r.add("GET", "/api/auth/me", [this](const HttpRequest& req) { return ok(auth_user_json(user(req))); });
+    r.add("GET", "/api/auth/me",
+          [this](const HttpRequest& req) { return ok(auth_user_json(user(req))); });
 
     register_admin_users(r);
     register_library(r);
     register_hearts(r);
+    register_review(r);
 
     r.add("GET", "/api/activity", [this](const HttpRequest& req) {
       user(req);
@@ -155,7 +162,8 @@ class Api {
       std::string message = req_string(body, "message");
       std::string level = opt_string(body, "level").value_or("info");
       if (title.size() > 200) throw ApiError::bad_request("Field 'title' is longer than 200 bytes");
-      if (message.size() > 16384) throw ApiError::bad_request("Field 'message' is longer than 16384 bytes");
+      if (message.size() > 16384)
+        throw ApiError::bad_request("Field 'message' is longer than 16384 bytes");
       if (level != "info" && level != "success" && level != "warning" && level != "error") {
         throw ApiError::bad_request("Field 'level' must be info, success, warning or error");
       }
@@ -164,7 +172,8 @@ class Api {
       payload["title"] = title;
       payload["message"] = message;
       payload["level"] = level;
-      uint64_t seq = publish("notification", Channel::kNone, Audience::user(target), std::move(payload));
+      uint64_t seq =
+          publish("notification", Channel::kNone, Audience::user(target), std::move(payload));
       json out = json::object();
       out["seq"] = seq;
       return ok(out, 202);
@@ -256,6 +265,10 @@ class Api {
     r.add("GET", "/api/albums/{id}", [this](const HttpRequest& req) {
       return ok(c_.library.get_album(user(req), req.ids[0]));
     });
+    r.add("DELETE", "/api/albums/{id}", [this](const HttpRequest& req) {
+      c_.library.delete_album(admin(req), req.ids[0]);
+      return no_content();
+    });
     r.add("GET", "/api/search", [this](const HttpRequest& req) {
       AuthUser u = user(req);
       std::string q = req.query_string("q");
@@ -294,6 +307,114 @@ class Api {
     });
     r.add("GET", "/api/me/library", [this](const HttpRequest& req) {
       return ok(c_.library.my_library(user(req), page(req)));
+    });
+  }
+
+  ImportService& importer() const {
+    if (c_.importer == nullptr) throw ApiError(503, "unavailable", "The importer is not running");
+    return *c_.importer;
+  }
+
+  static json review_json(const ReviewItem& r) {
+    json j = json::object();
+    j["id"] = r.id;
+    j["status"] = r.status;
+    j["path_name"] = r.path_name;
+    j["suggested_artist"] = r.suggested_artist;
+    j["suggested_album"] = r.suggested_album;
+    j["suggested_year"] = r.suggested_year > 0 ? json(r.suggested_year) : json(nullptr);
+    j["confidence"] = r.confidence;
+    j["reasons"] = r.reasons;
+    j["track_count"] = r.track_count;
+    j["quality"] = r.quality_summary;
+    j["source"] = r.source;
+    j["download_id"] = r.download_id ? json(*r.download_id) : json(nullptr);
+    j["duplicate_of"] = r.duplicate_of ? json(*r.duplicate_of) : json(nullptr);
+    j["album_id"] = r.album_id ? json(*r.album_id) : json(nullptr);
+    j["reviewer_id"] = r.reviewer_id ? json(*r.reviewer_id) : json(nullptr);
+    j["created_at"] = r.created_at;
+    j["updated_at"] = r.updated_at;
+    return j;
+  }
+
+  static json outcome_json(const ImportOutcome& o) {
+    json j = json::object();
+    j["status"] = o.status();
+    j["album_id"] = o.album_id != 0 ? json(o.album_id) : json(nullptr);
+    j["review_id"] = o.review_id != 0 ? json(o.review_id) : json(nullptr);
+    j["artist"] = o.artist;
+    j["album"] = o.album;
+    j["year"] = o.year > 0 ? json(o.year) : json(nullptr);
+    j["reasons"] = o.reasons;
+    return j;
+  }
+
+  // Admins see every item; a user sees the items of what they brought in.
+  // Anyone else gets 404, not 403: the item's existence is not theirs to know.
+  ReviewItem visible_review(const AuthUser& u, int64_t id) {
+    auto item = importer().find_review(id);
+    if (!item || (!u.is_admin && item->user_id != u.id)) {
+      throw ApiError::not_found("Review item not found");
+    }
+    return *item;
+  }
+
+  void register_review(Router& r) {
+    r.add("GET", "/api/review", [this](const HttpRequest& req) {
+      AuthUser u = user(req);
+      std::string status = req.query_string("status");
+      if (!status.empty() && status != "pending" && status != "approved" && status != "rejected") {
+        throw ApiError::bad_request(
+            "Query parameter 'status' must be pending, approved or rejected");
+      }
+      Page p = page(req);
+      auto result = importer().list_reviews(
+          status, u.is_admin ? std::nullopt : std::optional<int64_t>(u.id), p);
+      json items = json::array();
+      for (const auto& item : result.items) items.push_back(review_json(item));
+      json out = json::object();
+      out["items"] = std::move(items);
+      out["total"] = result.total;
+      out["limit"] = p.limit;
+      out["offset"] = p.offset;
+      return ok(out);
+    });
+    r.add("GET", "/api/review/{id}", [this](const HttpRequest& req) {
+      return ok(review_json(visible_review(user(req), req.ids[0])));
+    });
+    r.add("POST", "/api/review/{id}/approve", [this](const HttpRequest& req) {
+      AuthUser u = admin(req);
+      ReviewOverrides overrides;
+      if (!req.body.empty()) {
+        json body = parse_body(req);
+        overrides.artist = opt_string(body, "artist");
+        overrides.album = opt_string(body, "album");
+        auto it = body.find("year");
+        if (it != body.end() && !it->is_null()) {
+          if (!it->is_number_integer())
+            throw ApiError::bad_request("Field 'year' must be an integer");
+          int64_t year = it->get<int64_t>();
+          if (year < 0 || year > 9999)
+            throw ApiError::bad_request("Field 'year' must be between 0 and 9999");
+          overrides.year = static_cast<int>(year);
+        }
+        for (const auto* v : {&overrides.artist, &overrides.album}) {
+          if (*v && (*v)->size() > 1024)
+            throw ApiError::bad_request("Names are limited to 1024 bytes");
+        }
+      }
+      ImportOutcome outcome = importer().approve(req.ids[0], u.id, u.username, overrides);
+      json out = outcome_json(outcome);
+      out["review"] = review_json(visible_review(u, req.ids[0]));
+      return ok(out);
+    });
+    r.add("POST", "/api/review/{id}/reject", [this](const HttpRequest& req) {
+      AuthUser u = admin(req);
+      bool delete_files = false;
+      if (!req.body.empty())
+        delete_files = opt_bool(parse_body(req), "delete_files").value_or(false);
+      importer().reject(req.ids[0], u.id, u.username, delete_files);
+      return ok(review_json(visible_review(u, req.ids[0])));
     });
   }
 

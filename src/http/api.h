@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/router.h"
+#include "importer/import_service.h"
 #include "services/account_service.h"
 #include "services/activity_service.h"
 #include "services/library_service.h"
@@ -22,6 +23,8 @@ struct ApiContext {
   // Component health for /api/admin/health: {name: {status, detail}}.
   std::function<nlohmann::json()> component_health;
   int64_t max_page = 200;
+  // Review queue and album deletion need the importer; null: those routes 503.
+  ImportService* importer = nullptr;
 };
 
 // The returned handle owns the handlers' state; keep it as long as `router`.

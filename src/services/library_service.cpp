@@ -2,9 +2,15 @@
 
 #include <algorithm>
 #include <map>
+#include <random>
+#include <set>
+
+#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "core/normalize.h"
+#include "core/time.h"
+#include "files/fs_util.h"
 
 namespace barbossa {
 namespace {
@@ -60,8 +66,8 @@ nlohmann::json artist_json(const Artist& a) {
   j["name"] = a.name;
   j["sort_name"] = a.sort_name.empty() ? a.name : a.sort_name;
   j["album_count"] = a.album_count;
-  j["musicbrainz_id"] = a.musicbrainz_id.empty() ? nlohmann::json(nullptr)
-                                                  : nlohmann::json(a.musicbrainz_id);
+  j["musicbrainz_id"] =
+      a.musicbrainz_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.musicbrainz_id);
   return j;
 }
 
@@ -167,8 +173,7 @@ nlohmann::json LibraryService::get_album(const AuthUser& viewer, int64_t id) {
   });
 }
 
-nlohmann::json LibraryService::search(const AuthUser& viewer, const std::string& query,
-                                      Page page) {
+nlohmann::json LibraryService::search(const AuthUser& viewer, const std::string& query, Page page) {
   std::string folded = fold_for_search(query);
   return store_.read([&](StoreSession& s) {
     nlohmann::json out = nlohmann::json::object();
@@ -217,7 +222,10 @@ HeartResult LibraryService::heart_album(const AuthUser& user, int64_t album_id) 
     row = activity_.record(s, user.id, "heart", "album", album_id, details);
     return true;
   });
-  if (changed) activity_.publish(row, user.username);
+  if (changed) {
+    activity_.publish(row, user.username);
+    sync_album_links(user.id, user.username, album_id);
+  }
   return {true, changed};
 }
 
@@ -233,15 +241,20 @@ HeartResult LibraryService::unheart_album(const AuthUser& user, int64_t album_id
     row = activity_.record(s, user.id, "unheart", "album", album_id, details);
     return true;
   });
-  if (changed) activity_.publish(row, user.username);
+  if (changed) {
+    activity_.publish(row, user.username);
+    sync_album_links(user.id, user.username, album_id);
+  }
   return {false, changed};
 }
 
 HeartResult LibraryService::heart_track(const AuthUser& user, int64_t track_id) {
   std::vector<Activity> rows;
+  int64_t album_id = 0;
   store_.write([&](StoreSession& s) {
     auto track = s.library().find_track(track_id);
     if (!track) throw ApiError::not_found("Track not found");
+    album_id = track->album_id;
     auto album = s.library().find_album(track->album_id);
     if (!album) throw ApiError::not_found("Album not found");
     if (!s.library().heart_track(user.id, track_id)) return;
@@ -261,14 +274,17 @@ HeartResult LibraryService::heart_track(const AuthUser& user, int64_t track_id) 
     }
   });
   for (auto& row : rows) activity_.publish(row, user.username);
+  if (!rows.empty()) sync_album_links(user.id, user.username, album_id);
   return {true, !rows.empty()};
 }
 
 HeartResult LibraryService::unheart_track(const AuthUser& user, int64_t track_id) {
   Activity row;
+  int64_t album_id = 0;
   bool changed = store_.write([&](StoreSession& s) {
     auto track = s.library().find_track(track_id);
     if (!track) throw ApiError::not_found("Track not found");
+    album_id = track->album_id;
     if (!s.library().unheart_track(user.id, track_id)) return false;
     auto album = s.library().find_album(track->album_id);
     nlohmann::json details = nlohmann::json::object();
@@ -279,7 +295,10 @@ HeartResult LibraryService::unheart_track(const AuthUser& user, int64_t track_id
     row = activity_.record(s, user.id, "unheart", "track", track_id, details);
     return true;
   });
-  if (changed) activity_.publish(row, user.username);
+  if (changed) {
+    activity_.publish(row, user.username);
+    sync_album_links(user.id, user.username, album_id);
+  }
   return {false, changed};
 }
 
@@ -296,6 +315,115 @@ nlohmann::json LibraryService::my_library(const AuthUser& user, Page page) {
     out["tracks"] = page_json(std::move(track_items), tracks.total, page);
     return out;
   });
+}
+
+void LibraryService::sync_album_links(int64_t user_id, const std::string& username,
+                                      int64_t album_id) {
+  if (files_.links == nullptr) return;
+  std::vector<std::string> wanted;
+  std::vector<std::string> unwanted;
+  store_.read([&](StoreSession& s) {
+    bool whole = s.library().is_album_hearted(user_id, album_id);
+    auto hearted = s.library().hearted_track_ids(user_id, album_id);
+    std::set<int64_t> hearted_set(hearted.begin(), hearted.end());
+    for (const Track& t : s.library().album_tracks(album_id)) {
+      if (t.path.empty()) continue;
+      (whole || hearted_set.count(t.id) ? wanted : unwanted).push_back(t.path);
+    }
+  });
+  try {
+    if (!unwanted.empty()) files_.links->unlink(username, unwanted);
+    if (!wanted.empty()) files_.links->link(username, wanted);
+  } catch (const std::exception& e) {
+    spdlog::warn("links of user '{}' for album {} not updated: {}", username, album_id, e.what());
+  }
+}
+
+void LibraryService::delete_album(const AuthUser& admin, int64_t album_id) {
+  std::optional<Album> album;
+  std::vector<Track> tracks;
+  std::vector<HeartHolder> holders;
+  store_.read([&](StoreSession& s) {
+    album = s.library().find_album(album_id);
+    if (!album) return;
+    tracks = s.library().album_tracks(album_id);
+    holders = s.library().heart_holders(album_id);
+  });
+  if (!album) throw ApiError::not_found("Album not found");
+
+  namespace fs = std::filesystem;
+  std::optional<AlbumMove> move;
+  if (files_.mover != nullptr && !album->path.empty()) {
+    fs::path album_dir = files_.library_dir / album->path;
+    std::error_code ec;
+    if (is_within(files_.library_dir, album_dir) && fs::is_directory(album_dir, ec)) {
+      move.emplace();
+      move->id = "delete-" + std::to_string(album_id) + "-" + std::to_string(unix_now_ms()) + "-" +
+                 std::to_string(std::random_device{}());
+      fs::path trash = files_.trash_dir /
+                       (compact_utc_stamp(unix_now_ms()) + "-album-" + std::to_string(album_id));
+      for (auto it = fs::recursive_directory_iterator(album_dir, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (!it->is_regular_file(ec) && !it->is_symlink(ec)) continue;
+        move->steps.push_back(
+            {it->path(), trash / it->path().lexically_relative(album_dir), false});
+      }
+      move->source_root = album_dir;
+      files_.mover->begin(*move);
+      files_.mover->apply(*move);
+    }
+  }
+
+  Activity row;
+  try {
+    store_.write_durable([&](StoreSession& s) {
+      s.library().delete_album(album_id);
+      s.library().delete_artist_if_empty(album->artist_id);
+      if (move) s.imports().mark_move_committed(move->id);
+      nlohmann::json details = nlohmann::json::object();
+      details["artist"] = album->artist_name;
+      details["title"] = album->title;
+      details["year"] = album->year;
+      row = activity_.record(s, admin.id, "delete", "album", album_id, details);
+    });
+  } catch (...) {
+    if (move) files_.mover->roll_back(*move);
+    throw;
+  }
+  if (move) {
+    files_.mover->finish(*move);
+    fs::path artist_dir = (files_.library_dir / album->path).parent_path();
+    std::error_code ec;
+    if (fs::is_directory(artist_dir, ec)) prune_empty_dirs(artist_dir, files_.library_dir);
+  }
+
+  if (files_.links != nullptr) {
+    std::vector<std::string> paths;
+    for (const Track& t : tracks) {
+      if (!t.path.empty()) paths.push_back(t.path);
+    }
+    for (const HeartHolder& h : holders) {
+      try {
+        files_.links->unlink(h.username, paths);
+      } catch (const std::exception& e) {
+        spdlog::warn("links of user '{}' for deleted album {} not removed: {}", h.username,
+                     album_id, e.what());
+      }
+    }
+  }
+  spdlog::info("album {} '{}' by '{}' deleted by '{}'", album_id, album->title, album->artist_name,
+               admin.username);
+  activity_.publish(row, admin.username);
+  auto payload = std::make_shared<nlohmann::json>(nlohmann::json::object());
+  (*payload)["entity_type"] = "album";
+  (*payload)["entity_id"] = album_id;
+  (*payload)["action"] = "deleted";
+  EventDraft draft;
+  draft.type = "library_updated";
+  draft.channel = Channel::kLibrary;
+  draft.audience = Audience::all();
+  draft.payload = payload;
+  bus_.publish(draft);
 }
 
 }  // namespace barbossa

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "files/album_mover.h"
+#include "files/user_links.h"
 #include "services/account_service.h"
 #include "services/activity_service.h"
 #include "store/store.h"
@@ -19,9 +21,19 @@ struct HeartResult {
   bool changed = false;  // false when the call was a repeat
 };
 
+// Where the library's files live. Without it (tests of the records alone)
+// hearts and deletes touch the database only.
+struct LibraryFiles {
+  std::filesystem::path library_dir;
+  std::filesystem::path trash_dir;
+  UserLinks* links = nullptr;
+  AlbumMover* mover = nullptr;
+};
+
 class LibraryService {
  public:
-  LibraryService(Store& store, ActivityService& activity) : store_(store), activity_(activity) {}
+  LibraryService(Store& store, EventBus& bus, ActivityService& activity, LibraryFiles files = {})
+      : store_(store), bus_(bus), activity_(activity), files_(files) {}
 
   nlohmann::json list_artists(const std::string& query, Page page);
   nlohmann::json get_artist(const AuthUser& viewer, int64_t id);
@@ -36,9 +48,21 @@ class LibraryService {
   HeartResult unheart_track(const AuthUser& user, int64_t track_id);
   nlohmann::json my_library(const AuthUser& user, Page page);
 
+  // Admin: the album's files go to the trash, everyone's links to them go,
+  // the rows go (hearts with them); `delete` activity and library_updated.
+  void delete_album(const AuthUser& admin, int64_t album_id);
+
+  // Makes the user's links for one album match their hearts: every hearted
+  // track linked, every other track of the album unlinked. Failures are
+  // logged, never thrown: the database is the truth and repair-user-links
+  // (a scheduled job) fixes the files.
+  void sync_album_links(int64_t user_id, const std::string& username, int64_t album_id);
+
  private:
   Store& store_;
+  EventBus& bus_;
   ActivityService& activity_;
+  LibraryFiles files_;
 };
 
 nlohmann::json artist_json(const Artist& artist);

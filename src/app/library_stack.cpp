@@ -1,0 +1,48 @@
+#include "app/library_stack.h"
+
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+namespace barbossa {
+
+namespace fs = std::filesystem;
+
+LibraryStack make_library_stack(const Config& config, Store& store, EventBus& bus,
+                                ActivityService& activity) {
+  const fs::path library = fs::absolute(config.get("LIBRARY_DIR")).lexically_normal();
+  const fs::path users = fs::absolute(config.get("USERS_DIR")).lexically_normal();
+  const fs::path import = fs::absolute(config.get("IMPORT_DIR")).lexically_normal();
+  const fs::path trash = fs::absolute(config.get("TRASH_DIR")).lexically_normal();
+  const fs::path journal = fs::absolute(config.get("DATA_DIR")).lexically_normal() / "journal";
+  for (const fs::path& dir : {library, users, trash, journal, import / "pending", import / "review",
+                              import / "rejected"}) {
+    fs::create_directories(dir);
+  }
+
+  LibraryStack stack;
+  stack.links = std::make_unique<UserLinks>(library, users);
+  stack.mover = std::make_unique<AlbumMover>(journal);
+  if (auto steps = config.get_int("CRASH_AFTER_MOVE_STEPS", 0, 1LL << 31); steps > 0) {
+    spdlog::warn("test hook: the process kills itself after {} album move steps", steps);
+    stack.mover->set_crash_after_steps(static_cast<size_t>(steps));
+  }
+  stack.identifier = make_tag_identifier();
+
+  ImportOptions options;
+  options.threshold = config.get_double("IMPORT_THRESHOLD", 0.0, 1.0);
+  options.source_thresholds = config.source_thresholds();
+  options.scan.threads = static_cast<size_t>(config.get_int("IMPORT_THREADS", 0, 256));
+  options.scan.per_file_time_bound =
+      std::chrono::milliseconds(config.get_int("TAG_READ_TIMEOUT_MS", 10, 600000));
+  stack.importer = std::make_unique<ImportService>(store, bus, activity, *stack.links, *stack.mover,
+                                                   *stack.identifier,
+                                                   ImportPaths{library, import, trash}, options);
+  if (size_t recovered = stack.importer->recover(); recovered > 0) {
+    spdlog::warn("finished or rolled back {} album move(s) interrupted by a crash", recovered);
+  }
+  stack.files = LibraryFiles{library, trash, stack.links.get(), stack.mover.get()};
+  return stack;
+}
+
+}  // namespace barbossa

@@ -1,0 +1,668 @@
+#include "importer/import_service.h"
+
+#include <algorithm>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/error.h"
+#include "core/normalize.h"
+#include "core/sanitize.h"
+#include "core/time.h"
+#include "files/fs_util.h"
+
+namespace barbossa {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool is_image(const fs::path& p) {
+  std::string ext = lower(p.extension().string());
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".gif" || ext == ".webp";
+}
+
+// The image that becomes cover.<ext>: one named like a cover, else the only
+// (or first) image.
+std::optional<size_t> pick_cover(const std::vector<fs::path>& extras) {
+  std::optional<size_t> first;
+  for (size_t i = 0; i < extras.size(); ++i) {
+    if (!is_image(extras[i])) continue;
+    std::string stem = lower(extras[i].stem().string());
+    if (stem == "cover" || stem == "folder" || stem == "front" || stem == "albumart") return i;
+    if (!first) first = i;
+  }
+  return first;
+}
+
+std::string new_move_id(const char* kind) {
+  std::random_device rd;
+  return fmt::format("{}-{}-{:08x}{:08x}", kind, unix_now_ms(), rd(), rd());
+}
+
+Quality track_quality(const AudioInfo& info) {
+  return Quality{info.lossless, info.sample_rate, info.bit_depth, info.bitrate, info.file_size};
+}
+
+Quality stored_quality(const Track& t) {
+  return Quality{t.lossless, t.sample_rate, t.bit_depth, t.bitrate, t.file_size};
+}
+
+std::string extension_of(const fs::path& p) {
+  std::string ext = p.extension().string();
+  if (!ext.empty() && ext[0] == '.') ext.erase(0, 1);
+  return lower(ext);
+}
+
+// A name unique within `used` (case-sensitive, like the filesystems we target),
+// by inserting " (2)", " (3)"... before the extension.
+std::string unique_name(std::set<std::string>& used, const std::string& name) {
+  if (used.insert(name).second) return name;
+  fs::path p(name);
+  std::string stem = p.stem().string();
+  std::string ext = p.extension().string();
+  for (int n = 2;; ++n) {
+    std::string candidate = truncate_utf8(stem, kMaxComponentBytes - ext.size() - 8) + " (" +
+                            std::to_string(n) + ")" + ext;
+    if (used.insert(candidate).second) return candidate;
+  }
+}
+
+// Renames a folder, or copies it (and removes the source unless keep_source)
+// when it lives on another filesystem.
+void move_folder(const fs::path& from, const fs::path& to, bool keep_source) {
+  fs::create_directories(to.parent_path());
+  std::error_code ec;
+  if (!keep_source) {
+    fs::rename(from, to, ec);
+    if (!ec) return;
+    if (ec != std::errc::cross_device_link) {
+      throw std::runtime_error("cannot move " + from.string() + " to " + to.string() + ": " +
+                               ec.message());
+    }
+  }
+  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  if (!keep_source) fs::remove_all(from);
+}
+
+void publish_event(EventBus& bus, const std::string& type, Channel channel, Audience audience,
+                   nlohmann::json payload) {
+  EventDraft draft;
+  draft.type = type;
+  draft.channel = channel;
+  draft.audience = audience;
+  draft.payload = std::make_shared<const nlohmann::json>(std::move(payload));
+  bus.publish(draft);
+}
+
+nlohmann::json reasons_json(const std::vector<std::string>& reasons) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& r : reasons) j.push_back(r);
+  return j;
+}
+
+}  // namespace
+
+std::string ImportOutcome::status() const {
+  switch (kind) {
+    case DecisionKind::kImport:
+      return "imported";
+    case DecisionKind::kUpgrade:
+      return "upgraded";
+    case DecisionKind::kReview:
+      return "review";
+    case DecisionKind::kDuplicate:
+      return "duplicate";
+  }
+  return "review";
+}
+
+TrackTags track_tags(const ScannedTrack& track) {
+  TrackTags t;
+  const AudioTags& tags = track.info.tags;
+  t.file_name = track.relative;
+  t.artist = tags.artist;
+  t.album_artist = tags.album_artist;
+  t.album = tags.album;
+  t.title = tags.title;
+  t.track = tags.track;
+  t.track_total = tags.track_total;
+  t.disc = tags.disc;
+  t.disc_total = tags.disc_total;
+  t.disc_from_folder = track.disc_from_folder;
+  t.year = tags.year;
+  t.musicbrainz_album_id = tags.musicbrainz_album_id;
+  t.musicbrainz_recording_id = tags.musicbrainz_recording_id;
+  return t;
+}
+
+// Where each file of the candidate goes, and the move that gets it there.
+struct ImportService::Plan {
+  std::string artist_rel;              // "Artist"
+  std::string album_rel;               // "Artist/Album (Year)"
+  std::vector<std::string> track_rel;  // per candidate track, same order
+  AlbumMove move;
+  std::vector<std::string> old_paths;  // an upgrade's replaced track paths
+};
+
+ImportService::ImportService(Store& store, EventBus& bus, ActivityService& activity,
+                             UserLinks& links, AlbumMover& mover, Identifier& identifier,
+                             ImportPaths paths, ImportOptions options)
+    : store_(store),
+      bus_(bus),
+      activity_(activity),
+      links_(links),
+      mover_(mover),
+      identifier_(identifier),
+      paths_(std::move(paths)),
+      options_(std::move(options)) {}
+
+double ImportService::threshold_for(const std::string& source) const {
+  auto it = options_.source_thresholds.find(source);
+  return it == options_.source_thresholds.end() ? options_.threshold : it->second;
+}
+
+std::optional<ReviewItem> ImportService::find_review(int64_t id) {
+  return store_.read([&](StoreSession& s) { return s.imports().find_review(id); });
+}
+
+PageResult<ReviewItem> ImportService::list_reviews(const std::string& status,
+                                                   std::optional<int64_t> visible_to, Page page) {
+  return store_.read(
+      [&](StoreSession& s) { return s.imports().list_reviews(status, visible_to, page); });
+}
+
+size_t ImportService::recover() {
+  return mover_.recover([this](const std::string& id) {
+    return store_.read([&](StoreSession& s) { return s.imports().is_move_committed(id); });
+  });
+}
+
+ImportOutcome ImportService::import_folder(const ImportRequest& request) {
+  std::error_code ec;
+  if (!fs::is_directory(request.folder, ec)) {
+    throw std::runtime_error(request.folder.string() + " is not a folder");
+  }
+  AlbumCandidate candidate = scan_album_folder(request.folder, options_.scan);
+  Identification identification = identifier_.identify(candidate);
+  return run(request, candidate, std::move(identification), false, std::nullopt, 0, "");
+}
+
+ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandidate& candidate,
+                                 Identification ident, bool approved,
+                                 std::optional<ReviewItem> from_review, int64_t reviewer_id,
+                                 const std::string& reviewer_name) {
+  std::vector<Quality> qualities;
+  for (const auto& t : candidate.tracks) qualities.push_back(track_quality(t.info));
+  Quality quality = album_quality(qualities);
+
+  std::lock_guard lock(commit_mutex_);
+
+  // Is the album already in the library? By name, by release, by any file.
+  std::optional<Album> existing;
+  std::string matched_by;
+  std::vector<Track> existing_tracks;
+  store_.read([&](StoreSession& s) {
+    auto& lib = s.library();
+    if (auto artist = lib.find_artist_by_normalized(normalize_name(ident.artist))) {
+      existing = lib.find_album_by_identity(artist->id, normalize_name(ident.album));
+      if (existing) matched_by = "artist and album";
+    }
+    if (!existing && !ident.musicbrainz_release_id.empty()) {
+      existing = lib.find_album_by_release(ident.musicbrainz_release_id);
+      if (existing) matched_by = "MusicBrainz release";
+    }
+    if (!existing) {
+      std::vector<std::string> digests;
+      for (const auto& t : candidate.tracks) digests.push_back(t.sha256);
+      auto same = lib.find_tracks_by_sha256(digests);
+      if (!same.empty()) {
+        existing = lib.find_album(same.front().album_id);
+        if (existing) matched_by = "identical file checksum";
+      }
+    }
+    if (existing) existing_tracks = lib.album_tracks(existing->id);
+  });
+
+  DecisionInput input;
+  input.track_count = candidate.tracks.size();
+  input.problems = candidate.problems;
+  input.confidence = ident.confidence;
+  input.identification_reasons = ident.reasons;
+  input.threshold = threshold_for(request.source);
+  input.approved = approved;
+  input.quality = quality;
+  if (existing) {
+    std::vector<Quality> old;
+    for (const auto& t : existing_tracks) old.push_back(stored_quality(t));
+    input.existing = ExistingAlbum{existing->id, album_quality(old), matched_by};
+  }
+  Decision decision = decide_import(input);
+
+  if (decision.kind == DecisionKind::kReview || decision.kind == DecisionKind::kDuplicate) {
+    if (from_review) {
+      // An approval cannot send the item back to review: say why instead.
+      std::string why = decision.reasons.empty() ? "cannot be imported" : decision.reasons.front();
+      if (decision.kind == DecisionKind::kDuplicate) throw ApiError::conflict(why);
+      throw ApiError::unprocessable(why);
+    }
+    return send_to_review(request, candidate, ident, decision, quality);
+  }
+
+  // ---- plan the files
+  Plan plan;
+  const bool upgrade = decision.kind == DecisionKind::kUpgrade;
+  plan.artist_rel = sanitize_component(ident.artist, "Unknown Artist");
+  if (upgrade && !existing->path.empty()) {
+    plan.album_rel = existing->path;
+  } else {
+    fs::path base = paths_.library_dir / plan.artist_rel;
+    fs::path dir = unique_child(base, album_folder_name(ident.album, ident.year));
+    plan.album_rel = (fs::path(plan.artist_rel) / dir.filename()).generic_string();
+  }
+  const fs::path album_dir = paths_.library_dir / plan.album_rel;
+  if (!is_within(paths_.library_dir, album_dir)) {
+    throw std::runtime_error("album folder would leave the library: " + plan.album_rel);
+  }
+  plan.move.id = new_move_id(upgrade ? "upgrade" : "import");
+  if (!request.copy) plan.move.source_root = request.folder;
+  const fs::path trash = paths_.trash_dir / (compact_utc_stamp(unix_now_ms()) + "-" + plan.move.id);
+
+  if (upgrade) {
+    // The old copy goes to the trash first, so the new files can take its names.
+    for (const auto& t : existing_tracks) plan.old_paths.push_back(t.path);
+    std::error_code ec;
+    if (fs::is_directory(album_dir, ec)) {
+      for (auto it = fs::recursive_directory_iterator(album_dir, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (!it->is_regular_file(ec) && !it->is_symlink(ec)) continue;
+        plan.move.steps.push_back(
+            {it->path(), trash / "replaced" / it->path().lexically_relative(album_dir), false});
+      }
+    }
+  }
+
+  std::set<std::string> used;  // relative to the album folder
+  std::set<fs::path> planned_sources;
+  for (size_t i = 0; i < candidate.tracks.size(); ++i) {
+    const ScannedTrack& t = candidate.tracks[i];
+    const IdentifiedTrack& it = ident.tracks[i];
+    std::string rel = track_file_name(it.number, it.title, extension_of(t.path));
+    if (ident.disc_count > 1) rel = disc_folder_name(it.disc) + "/" + rel;
+    rel = unique_name(used, rel);
+    plan.track_rel.push_back(plan.album_rel + "/" + rel);
+    plan.move.steps.push_back({t.path, album_dir / rel, request.copy});
+    planned_sources.insert(t.path);
+  }
+  auto cover = pick_cover(candidate.extras);
+  for (size_t i = 0; i < candidate.extras.size(); ++i) {
+    const fs::path& e = candidate.extras[i];
+    std::string name = cover && *cover == i ? "cover" + e.extension().string()
+                                            : sanitize_file_name(e.filename().string());
+    name = unique_name(used, name);
+    plan.move.steps.push_back({e, album_dir / name, request.copy});
+    planned_sources.insert(e);
+  }
+  if (!request.copy) {
+    // Whatever else the folder holds (unreadable files an approval skipped,
+    // desktop.ini) goes to the trash rather than being lost or left behind.
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(request.folder, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file(ec) && !it->is_symlink(ec)) continue;
+      if (planned_sources.count(it->path())) continue;
+      plan.move.steps.push_back(
+          {it->path(), trash / "leftovers" / it->path().lexically_relative(request.folder), false});
+    }
+  }
+  for (const auto& step : plan.move.steps) {
+    if (!is_within(paths_.library_dir, step.to) && !is_within(paths_.trash_dir, step.to)) {
+      throw std::runtime_error("a planned file would leave the library: " + step.to.string());
+    }
+  }
+
+  // ---- move, then record; the transaction is the commit point
+  mover_.begin(plan.move);
+  mover_.apply(plan.move);
+
+  std::vector<Activity> activities;
+  int64_t album_id = 0;
+  std::optional<ReviewItem> approved_item;
+  try {
+    store_.write_durable([&](StoreSession& s) {
+      auto& lib = s.library();
+      Artist artist;
+      if (auto found = lib.find_artist_by_normalized(normalize_name(ident.artist))) {
+        artist = *found;
+      } else {
+        Artist a;
+        a.name = ident.artist;
+        a.sort_name = ident.artist;
+        a.path = plan.artist_rel;
+        artist = lib.create_artist(a);
+      }
+
+      Album album;
+      if (upgrade) {
+        album = *lib.find_album(existing->id);
+      } else {
+        album.artist_id = artist.id;
+        album.title = ident.album;
+        album.year = ident.year;
+        album.musicbrainz_release_id = ident.musicbrainz_release_id;
+      }
+      album.path = plan.album_rel;
+      album.disc_count = ident.disc_count;
+      album.total_tracks = static_cast<int>(candidate.tracks.size());
+      album.available_tracks = static_cast<int>(candidate.tracks.size());
+      album.source = request.source;
+      album.status = "available";
+      if (upgrade) {
+        lib.update_album(album);
+      } else {
+        album = lib.create_album(album);
+      }
+      album_id = album.id;
+
+      // Tracks keep their ids across an upgrade (matched by disc and
+      // number), so track hearts survive it.
+      std::map<std::pair<int, int>, Track> old_by_position;
+      for (const auto& t : existing_tracks) old_by_position[{t.disc, t.number}] = t;
+      const std::string now = iso8601_now();
+      const std::string quality_text = quality_label(quality);
+      for (size_t i = 0; i < candidate.tracks.size(); ++i) {
+        const ScannedTrack& st = candidate.tracks[i];
+        const IdentifiedTrack& it = ident.tracks[i];
+        Track t;
+        auto old = old_by_position.find({it.disc, it.number});
+        if (upgrade && old != old_by_position.end()) {
+          t.id = old->second.id;
+          old_by_position.erase(old);
+        }
+        t.album_id = album.id;
+        t.disc = it.disc;
+        t.number = it.number;
+        t.title = it.title;
+        t.duration_ms = st.info.duration_ms;
+        t.path = plan.track_rel[i];
+        t.format = st.info.format;
+        t.lossless = st.info.lossless;
+        t.sample_rate = st.info.sample_rate;
+        t.bit_depth = st.info.bit_depth;
+        t.bitrate = st.info.bitrate;
+        t.channels = st.info.channels;
+        t.file_size = st.info.file_size;
+        t.sha256 = st.sha256;
+        t.checksum_verified_at = now;
+        t.source = request.source;
+        t.musicbrainz_recording_id = st.info.tags.musicbrainz_recording_id;
+        if (t.id != 0) {
+          lib.update_track(t);
+        } else {
+          t = lib.create_track(t);
+        }
+        ImportHistoryRow h;
+        h.normalized_artist = artist.normalized_name;
+        h.normalized_album = normalize_name(album.title);
+        h.normalized_track = normalize_name(t.title);
+        h.source = request.source;
+        h.quality = quality_text;
+        h.sha256 = t.sha256;
+        h.album_id = album.id;
+        h.track_id = t.id;
+        s.imports().add_history(h);
+      }
+      for (const auto& [pos, t] : old_by_position) lib.delete_track(t.id);
+      s.imports().mark_move_committed(plan.move.id);
+
+      nlohmann::json details = nlohmann::json::object();
+      details["artist"] = artist.name;
+      details["title"] = album.title;
+      details["year"] = album.year;
+      details["source"] = request.source;
+      details["tracks"] = candidate.tracks.size();
+      details["quality"] = quality_text;
+      if (upgrade) {
+        details["from_quality"] = quality_label(input.existing->quality);
+        activities.push_back(
+            activity_.record(s, request.user_id, "quality_upgrade", "album", album.id, details));
+      } else {
+        activities.push_back(
+            activity_.record(s, request.user_id, "new_album", "album", album.id, details));
+      }
+      if (from_review) {
+        ReviewItem item = *from_review;
+        item.status = "approved";
+        item.reviewer_id = reviewer_id;
+        item.album_id = album.id;
+        s.imports().update_review(item);
+        approved_item = item;
+        nlohmann::json rd = nlohmann::json::object();
+        rd["review_id"] = item.id;
+        rd["album_id"] = album.id;
+        rd["artist"] = artist.name;
+        rd["title"] = album.title;
+        activities.push_back(
+            activity_.record(s, reviewer_id, "review_approved", "review", item.id, rd));
+      }
+    });
+  } catch (...) {
+    mover_.roll_back(plan.move);
+    throw;
+  }
+  mover_.finish(plan.move);
+
+  // Everyone's links follow the album's new files.
+  if (upgrade) {
+    std::vector<HeartHolder> holders;
+    std::map<int64_t, std::string> path_of;
+    store_.read([&](StoreSession& s) {
+      holders = s.library().heart_holders(album_id);
+      for (const auto& t : s.library().album_tracks(album_id)) path_of[t.id] = t.path;
+    });
+    for (const auto& h : holders) {
+      std::vector<std::string> wanted;
+      if (h.album) {
+        for (const auto& [id, p] : path_of) wanted.push_back(p);
+      } else {
+        for (int64_t id : h.track_ids) wanted.push_back(path_of[id]);
+      }
+      try {
+        links_.unlink(h.username, plan.old_paths);
+        links_.link(h.username, wanted);
+      } catch (const std::exception& e) {
+        spdlog::warn("links of user '{}' for album {} not updated: {}", h.username, album_id,
+                     e.what());
+      }
+    }
+  }
+
+  ImportOutcome out;
+  out.kind = decision.kind;
+  out.album_id = album_id;
+  out.artist = ident.artist;
+  out.album = ident.album;
+  out.year = ident.year;
+  out.confidence = ident.confidence;
+  out.reasons = decision.reasons;
+  spdlog::info("{} '{}' by '{}' as album {} from {} ({} tracks, source {})", out.status(),
+               ident.album, ident.artist, album_id, request.folder.string(),
+               candidate.tracks.size(), request.source);
+
+  // ---- tell everyone, after the commit
+  for (const auto& a : activities) {
+    const std::string& who = a.action == "review_approved" ? reviewer_name : request.username;
+    activity_.publish(a, who);
+  }
+  nlohmann::json done = nlohmann::json::object();
+  done["album_id"] = album_id;
+  done["artist"] = ident.artist;
+  done["title"] = ident.album;
+  done["year"] = ident.year;
+  done["source"] = request.source;
+  done["status"] = out.status();
+  publish_event(bus_, "import_complete", Channel::kLibrary, Audience::all(), std::move(done));
+  nlohmann::json updated = nlohmann::json::object();
+  updated["entity_type"] = "album";
+  updated["entity_id"] = album_id;
+  updated["action"] = upgrade ? "updated" : "created";
+  publish_event(bus_, "library_updated", Channel::kLibrary, Audience::all(), std::move(updated));
+  return out;
+}
+
+ImportOutcome ImportService::send_to_review(const ImportRequest& request,
+                                            const AlbumCandidate& candidate,
+                                            const Identification& ident, const Decision& decision,
+                                            const Quality& quality) {
+  const fs::path review_root = paths_.import_dir / "review";
+  fs::path target = request.folder;
+  if (!is_within(review_root, request.folder) || request.folder == review_root) {
+    std::string name = sanitize_component(request.folder.filename().string(), "album");
+    target = unique_child(review_root, name);
+    move_folder(request.folder, target, request.copy);
+  }
+
+  ReviewItem item;
+  item.path = target.string();
+  item.path_name = target.filename().string();
+  item.suggested_artist = ident.artist;
+  item.suggested_album = ident.album;
+  item.suggested_year = ident.year;
+  item.confidence = ident.confidence;
+  item.reasons = decision.reasons;
+  item.track_count = static_cast<int>(candidate.tracks.size());
+  item.quality_summary = candidate.tracks.empty() ? "" : quality_label(quality);
+  item.source = request.source;
+  item.download_id = request.download_id;
+  item.user_id = request.user_id;
+  if (decision.kind == DecisionKind::kDuplicate) item.duplicate_of = decision.album_id;
+  try {
+    item = store_.write([&](StoreSession& s) { return s.imports().create_review(item); });
+  } catch (...) {
+    // Put the folder back so nothing sits in review without a record.
+    if (target != request.folder) {
+      std::error_code ec;
+      if (request.copy) {
+        fs::remove_all(target, ec);
+      } else {
+        fs::rename(target, request.folder, ec);
+      }
+    }
+    throw;
+  }
+  spdlog::info("review item {} for {}: {}", item.id, item.path_name,
+               decision.reasons.empty() ? "" : decision.reasons.front());
+
+  nlohmann::json payload = nlohmann::json::object();
+  payload["review_id"] = item.id;
+  payload["path"] = item.path_name;
+  payload["suggested_artist"] = item.suggested_artist;
+  payload["suggested_album"] = item.suggested_album;
+  payload["confidence"] = item.confidence;
+  payload["reasons"] = reasons_json(item.reasons);
+  payload["duplicate_of"] = item.duplicate_of ? nlohmann::json(*item.duplicate_of) : nullptr;
+  publish_event(bus_, "import_review", Channel::kReview, Audience::admins_only(),
+                std::move(payload));
+
+  ImportOutcome out;
+  out.kind = decision.kind;
+  out.album_id = decision.album_id;
+  out.review_id = item.id;
+  out.artist = ident.artist;
+  out.album = ident.album;
+  out.year = ident.year;
+  out.confidence = ident.confidence;
+  out.reasons = decision.reasons;
+  return out;
+}
+
+ImportOutcome ImportService::approve(int64_t review_id, int64_t reviewer_id,
+                                     const std::string& reviewer_name,
+                                     const ReviewOverrides& overrides) {
+  auto item = store_.read([&](StoreSession& s) { return s.imports().find_review(review_id); });
+  if (!item) throw ApiError::not_found("Review item not found");
+  if (item->status != "pending") {
+    throw ApiError::conflict("Review item " + std::to_string(review_id) + " is already " +
+                             item->status);
+  }
+  const fs::path folder = item->path;
+  std::error_code ec;
+  if (!is_within(paths_.import_dir / "review", folder) || !fs::is_directory(folder, ec)) {
+    throw ApiError::conflict("The files of review item " + std::to_string(review_id) + " are gone");
+  }
+  if (overrides.artist && overrides.artist->find_first_not_of(" \t") == std::string::npos) {
+    throw ApiError::bad_request("Field 'artist' must not be empty");
+  }
+  if (overrides.album && overrides.album->find_first_not_of(" \t") == std::string::npos) {
+    throw ApiError::bad_request("Field 'album' must not be empty");
+  }
+  if (overrides.year && (*overrides.year < 0 || *overrides.year > 9999)) {
+    throw ApiError::bad_request("Field 'year' must be between 0 and 9999");
+  }
+
+  AlbumCandidate candidate = scan_album_folder(folder, options_.scan);
+  Identification ident = identifier_.identify(candidate);
+  if (overrides.artist) ident.artist = *overrides.artist;
+  if (overrides.album) ident.album = *overrides.album;
+  if (overrides.year) ident.year = *overrides.year;
+
+  ImportRequest request;
+  request.folder = folder;
+  request.source = item->source;
+  request.download_id = item->download_id;
+  request.user_id = item->user_id;
+  return run(request, candidate, std::move(ident), true, item, reviewer_id, reviewer_name);
+}
+
+void ImportService::reject(int64_t review_id, int64_t reviewer_id, const std::string& reviewer_name,
+                           bool delete_files) {
+  Activity row;
+  {
+    std::lock_guard lock(commit_mutex_);
+    auto item = store_.read([&](StoreSession& s) { return s.imports().find_review(review_id); });
+    if (!item) throw ApiError::not_found("Review item not found");
+    if (item->status != "pending") {
+      throw ApiError::conflict("Review item " + std::to_string(review_id) + " is already " +
+                               item->status);
+    }
+    const fs::path folder = item->path;
+    std::error_code ec;
+    bool present = is_within(paths_.import_dir / "review", folder) && fs::exists(folder, ec);
+    std::string new_path = item->path;
+    if (present && delete_files) {
+      fs::remove_all(folder);
+      new_path.clear();
+    } else if (present) {
+      fs::path target = unique_child(paths_.import_dir / "rejected", item->path_name);
+      move_folder(folder, target, false);
+      new_path = target.string();
+    }
+    item->status = "rejected";
+    item->reviewer_id = reviewer_id;
+    item->path = new_path;
+    store_.write([&](StoreSession& s) {
+      s.imports().update_review(*item);
+      nlohmann::json details = nlohmann::json::object();
+      details["review_id"] = item->id;
+      details["path"] = item->path_name;
+      details["artist"] = item->suggested_artist;
+      details["title"] = item->suggested_album;
+      details["deleted_files"] = delete_files;
+      row = activity_.record(s, reviewer_id, "review_rejected", "review", item->id, details);
+    });
+    spdlog::info("review item {} rejected by '{}' ({})", review_id, reviewer_name,
+                 delete_files ? "files deleted" : "moved to rejected/");
+  }
+  activity_.publish(row, reviewer_name);
+}
+
+}  // namespace barbossa

@@ -1,0 +1,204 @@
+// ImportService with a real SQLite store, real files (made by sox and flac)
+// and an in-memory bus: what gets recorded and what gets published.
+#include "importer/import_service.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace barbossa {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "importer-test-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+void run(const std::string& cmd) {
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+// One FLAC track with the given tags.
+void make_flac(const fs::path& wav, const fs::path& out, const std::vector<std::string>& tags) {
+  fs::create_directories(out.parent_path());
+  std::string cmd = "flac -s -f -0 -o '" + out.string() + "'";
+  for (const auto& t : tags) cmd += " --tag='" + t + "'";
+  run(cmd + " '" + wav.string() + "'");
+}
+
+class ImportServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = tmp_.path();
+    wav_ = root_ / "tone.wav";
+    run("sox -R -n -r 44100 -b 16 -c 2 '" + wav_.string() + "' synth 0.5 sine 440 vol 0.3");
+    for (const char* d :
+         {"library", "users", "import/review", "import/rejected", "trash", "journal"}) {
+      fs::create_directories(root_ / d);
+    }
+    store_ = open_store((root_ / "db.sqlite").string());
+    store_->migrate();
+    SeqPersistence none{[] { return uint64_t{0}; }, [](uint64_t) {}};
+    bus_ = make_memory_event_bus(1000, none);
+    bus_->subscribe([this](const EventPtr& e) {
+      std::lock_guard lock(events_mutex_);
+      events_.push_back(e);
+    });
+    activity_ = std::make_unique<ActivityService>(*store_, *bus_);
+    links_ = std::make_unique<UserLinks>(root_ / "library", root_ / "users");
+    mover_ = std::make_unique<AlbumMover>(root_ / "journal");
+    identifier_ = make_tag_identifier();
+    importer_ = std::make_unique<ImportService>(
+        *store_, *bus_, *activity_, *links_, *mover_, *identifier_,
+        ImportPaths{root_ / "library", root_ / "import", root_ / "trash"}, ImportOptions{});
+  }
+
+  fs::path album(const std::string& folder, const std::string& artist, const std::string& title,
+                 int tracks, bool generic = false) {
+    fs::path dir = root_ / "inbox" / folder;
+    for (int n = 1; n <= tracks; ++n) {
+      std::string name = generic ? "Track 0" + std::to_string(n) : "Song " + std::to_string(n);
+      make_flac(wav_, dir / (std::to_string(n) + ".flac"),
+                {"ARTIST=" + artist, "ALBUMARTIST=" + artist, "ALBUM=" + title, "TITLE=" + name,
+                 "TRACKNUMBER=" + std::to_string(n), "DATE=2001"});
+    }
+    return dir;
+  }
+
+  std::vector<nlohmann::json> events_of(const std::string& type) {
+    std::lock_guard lock(events_mutex_);
+    std::vector<nlohmann::json> out;
+    for (const auto& e : events_) {
+      if (e->type == type) out.push_back(nlohmann::json::parse(*e->json));
+    }
+    return out;
+  }
+
+  TempDir tmp_;
+  fs::path root_;
+  fs::path wav_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<EventBus> bus_;
+  std::mutex events_mutex_;
+  std::vector<EventPtr> events_;
+  std::unique_ptr<ActivityService> activity_;
+  std::unique_ptr<UserLinks> links_;
+  std::unique_ptr<AlbumMover> mover_;
+  std::unique_ptr<Identifier> identifier_;
+  std::unique_ptr<ImportService> importer_;
+};
+
+TEST_F(ImportServiceTest, CleanAlbumIsRecordedInOneGoAndAnnounced) {
+  ImportRequest req;
+  req.folder = album("a", "Artist", "Record", 2);
+  ImportOutcome out = importer_->import_folder(req);
+  ASSERT_EQ(out.kind, DecisionKind::kImport);
+  EXPECT_TRUE(out.reasons.empty());
+
+  auto tracks =
+      store_->read([&](StoreSession& s) { return s.library().album_tracks(out.album_id); });
+  ASSERT_EQ(tracks.size(), 2u);
+  EXPECT_EQ(tracks[0].path, "Artist/Record (2001)/01 - Song 1.flac");
+  EXPECT_TRUE(fs::is_regular_file(root_ / "library" / tracks[0].path));
+  EXPECT_FALSE(fs::exists(req.folder)) << "the emptied source folder is removed";
+  EXPECT_TRUE(fs::is_empty(root_ / "journal"));
+
+  auto done = events_of("import_complete");
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0]["album_id"], out.album_id);
+  EXPECT_EQ(done[0]["artist"], "Artist");
+  EXPECT_EQ(done[0]["title"], "Record");
+  EXPECT_EQ(done[0]["year"], 2001);
+  ASSERT_EQ(events_of("library_updated").size(), 1u);
+  EXPECT_EQ(events_of("library_updated")[0]["action"], "created");
+  auto acts = events_of("activity");
+  ASSERT_EQ(acts.size(), 1u);
+  EXPECT_EQ(acts[0]["action"], "new_album");
+  EXPECT_EQ(acts[0]["details"]["artist"], "Artist");
+}
+
+TEST_F(ImportServiceTest, ReviewIsAnnouncedToAdminsWithItsReasons) {
+  ImportRequest req;
+  req.folder = album("generic", "Artist", "Vague", 2, /*generic=*/true);
+  ImportOutcome out = importer_->import_folder(req);
+  ASSERT_EQ(out.kind, DecisionKind::kReview);
+  EXPECT_TRUE(fs::is_directory(root_ / "import" / "review" / "generic"));
+
+  std::lock_guard lock(events_mutex_);
+  const EventPtr* review = nullptr;
+  for (const auto& e : events_) {
+    if (e->type == "import_review") review = &e;
+  }
+  ASSERT_NE(review, nullptr);
+  EXPECT_EQ((*review)->channel, Channel::kReview);
+  EXPECT_TRUE((*review)->audience.admits(1, true));
+  EXPECT_FALSE((*review)->audience.admits(2, false));
+  auto j = nlohmann::json::parse(*(*review)->json);
+  EXPECT_EQ(j["review_id"], out.review_id);
+  EXPECT_EQ(j["path"], "generic");
+  EXPECT_EQ(j["suggested_artist"], "Artist");
+  EXPECT_EQ(j["suggested_album"], "Vague");
+  EXPECT_LT(j["confidence"].get<double>(), 0.95);
+  ASSERT_FALSE(j["reasons"].empty());
+}
+
+TEST_F(ImportServiceTest, SecondReviewOfTheSameFolderNameDoesNotCollide) {
+  ImportRequest one;
+  one.folder = album("x/same", "Artist", "Vague", 1, true);
+  ImportRequest two;
+  two.folder = album("y/same", "Artist", "Vague Too", 1, true);
+  auto a = importer_->import_folder(one);
+  auto b = importer_->import_folder(two);
+  ASSERT_EQ(a.kind, DecisionKind::kReview);
+  ASSERT_EQ(b.kind, DecisionKind::kReview);
+  auto ia = importer_->find_review(a.review_id);
+  auto ib = importer_->find_review(b.review_id);
+  EXPECT_NE(ia->path, ib->path);
+  EXPECT_TRUE(fs::is_directory(ia->path));
+  EXPECT_TRUE(fs::is_directory(ib->path));
+}
+
+TEST_F(ImportServiceTest, ApprovingADuplicateIsAConflictAndTheItemStaysPending) {
+  ImportRequest first;
+  first.folder = album("orig", "Artist", "Dup", 2);
+  auto imported = importer_->import_folder(first);
+  ASSERT_EQ(imported.kind, DecisionKind::kImport);
+  ImportRequest again;
+  again.folder = album("again", "Artist", "Dup", 2);
+  auto dup = importer_->import_folder(again);
+  ASSERT_EQ(dup.kind, DecisionKind::kDuplicate);
+  ASSERT_FALSE(dup.reasons.empty());
+  EXPECT_EQ(dup.reasons.back().rfind("duplicate of album " + std::to_string(imported.album_id), 0),
+            0u)
+      << dup.reasons.back();
+  try {
+    importer_->approve(dup.review_id, 1, "admin", ReviewOverrides{});
+    FAIL() << "approve of a duplicate must fail";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 409);
+  }
+  EXPECT_EQ(importer_->find_review(dup.review_id)->status, "pending");
+}
+
+}  // namespace
+}  // namespace barbossa
