@@ -3,9 +3,15 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -87,50 +93,91 @@ AccountService make_accounts(Store& store, const Config& config) {
 
 // `barbossa import`: works offline, whether or not a server runs on the
 // same data (the database serializes the commits).
+// One folder's decision, as the command prints it.
+struct ImportReport {
+  nlohmann::json line = nlohmann::json::object();
+  std::string text;
+  int exit_code = 0;  // 0 imported, 2 review, 1 error
+};
+
+ImportReport import_one(ImportService& importer, const std::string& path, bool copy,
+                        const std::string& source) {
+  ImportReport r;
+  r.line["path"] = path;
+  try {
+    ImportRequest request;
+    request.folder = std::filesystem::absolute(path).lexically_normal();
+    if (!request.folder.has_filename()) request.folder = request.folder.parent_path();
+    request.copy = copy;
+    request.source = source;
+    ImportOutcome o = importer.import_folder(request);
+    bool imported = o.kind == DecisionKind::kImport || o.kind == DecisionKind::kUpgrade;
+    r.exit_code = imported ? 0 : 2;
+    r.line["status"] = o.status();
+    r.line["artist"] = o.artist;
+    r.line["album"] = o.album;
+    r.line["year"] = o.year;
+    r.line["confidence"] = o.confidence;
+    r.line["album_id"] = o.album_id;
+    r.line["review_id"] = o.review_id;
+    r.line["reasons"] = o.reasons;
+    r.text = o.status() + ": " + path + ": " + o.artist + " - " + o.album;
+    if (o.year > 0) r.text += " (" + std::to_string(o.year) + ")";
+    if (imported) r.text += " -> album " + std::to_string(o.album_id);
+    if (o.review_id != 0) r.text += " -> review item " + std::to_string(o.review_id);
+    r.text += fmt::format(" [confidence {:.2f}]\n", o.confidence);
+    for (const auto& reason : o.reasons) r.text += "  - " + reason + "\n";
+  } catch (const std::exception& e) {
+    r.exit_code = 1;
+    r.line["status"] = "error";
+    r.line["error"] = e.what();
+    r.text = "error: " + path + ": " + std::string(e.what()) + "\n";
+  }
+  return r;
+}
+
 int run_import(const Config& config, Store& store, const std::vector<std::string>& paths, bool copy,
-               const std::string& source, bool as_json) {
+               const std::string& source, bool as_json, size_t jobs) {
   // Events from the CLI have no sockets to reach yet; seq stays in memory.
   SeqPersistence no_persistence{[] { return uint64_t{0}; }, [](uint64_t) {}};
   auto bus = make_memory_event_bus(16, no_persistence);
   ActivityService activity(store, *bus);
   LibraryStack stack = make_library_stack(config, store, *bus, activity);
-  int exit_code = 0;
-  for (const std::string& path : paths) {
-    nlohmann::json line = nlohmann::json::object();
-    line["path"] = path;
-    try {
-      ImportRequest request;
-      request.folder = std::filesystem::absolute(path).lexically_normal();
-      if (request.folder.has_filename() == false) request.folder = request.folder.parent_path();
-      request.copy = copy;
-      request.source = source;
-      ImportOutcome o = stack.importer->import_folder(request);
-      bool imported = o.kind == DecisionKind::kImport || o.kind == DecisionKind::kUpgrade;
-      if (!imported && exit_code == 0) exit_code = 2;
-      line["status"] = o.status();
-      line["artist"] = o.artist;
-      line["album"] = o.album;
-      line["year"] = o.year;
-      line["confidence"] = o.confidence;
-      line["album_id"] = o.album_id;
-      line["review_id"] = o.review_id;
-      line["reasons"] = o.reasons;
-      if (!as_json) {
-        std::cout << o.status() << ": " << path << ": " << o.artist << " - " << o.album;
-        if (o.year > 0) std::cout << " (" << o.year << ")";
-        if (imported) std::cout << " -> album " << o.album_id;
-        if (o.review_id != 0) std::cout << " -> review item " << o.review_id;
-        std::cout << fmt::format(" [confidence {:.2f}]", o.confidence) << "\n";
-        for (const auto& r : o.reasons) std::cout << "  - " << r << "\n";
-      }
-    } catch (const std::exception& e) {
-      exit_code = 1;
-      line["status"] = "error";
-      line["error"] = e.what();
-      if (!as_json) std::cout << "error: " << path << ": " << e.what() << "\n";
+
+  // Several folders at once: an album spends most of its time waiting for
+  // fsync, which another album's reading and hashing can use. Reports are
+  // printed in the order the folders were given.
+  if (jobs == 0) jobs = std::max<unsigned>(1, std::thread::hardware_concurrency()) + 1;
+  jobs = std::min(jobs, paths.size());
+  std::vector<std::optional<ImportReport>> reports(paths.size());
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < paths.size();) {
+      ImportReport r = import_one(*stack.importer, paths[i], copy, source);
+      std::lock_guard lock(mutex);
+      reports[i] = std::move(r);
+      ready.notify_all();
     }
+  };
+  std::vector<std::jthread> workers;
+  for (size_t w = 1; w < jobs; ++w) workers.emplace_back(worker);
+  std::jthread own(worker);
+
+  int exit_code = 0;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    ImportReport r;
+    {
+      std::unique_lock lock(mutex);
+      ready.wait(lock, [&] { return reports[i].has_value(); });
+      r = std::move(*reports[i]);
+    }
+    if (r.exit_code == 1 || exit_code == 0) exit_code = std::max(exit_code, r.exit_code);
     if (as_json) {
-      std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      std::cout << r.line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    } else {
+      std::cout << r.text;
     }
     std::cout << std::flush;
   }
@@ -186,6 +233,8 @@ int run_cli(int argc, char** argv, char** env) {
                        "Copy into the library and leave the folders in place");
   import_cmd->add_option("--source", import_source, "Source name recorded with the album");
   import_cmd->add_flag("--json", import_json, "One JSON object per folder instead of text");
+  size_t import_jobs = 0;
+  import_cmd->add_option("--jobs", import_jobs, "Folders imported at once (0: cores + 1)");
 
   // Test and bench tooling: records without files, until the importer exists.
   auto* dev =
@@ -235,7 +284,8 @@ int run_cli(int argc, char** argv, char** env) {
       return 0;
     }
     if (import_cmd->parsed()) {
-      return run_import(config, *store, import_paths, import_copy, import_source, import_json);
+      return run_import(config, *store, import_paths, import_copy, import_source, import_json,
+                        import_jobs);
     }
     if (dev_seed->parsed()) {
       int64_t first = seed_library(*store, seed);

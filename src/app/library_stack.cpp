@@ -1,6 +1,8 @@
 #include "app/library_stack.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -33,6 +35,12 @@ LibraryStack make_library_stack(const Config& config, Store& store, EventBus& bu
   options.threshold = config.get_double("IMPORT_THRESHOLD", 0.0, 1.0);
   options.source_thresholds = config.source_thresholds();
   options.scan.threads = static_cast<size_t>(config.get_int("IMPORT_THREADS", 0, 256));
+  // The caller of a scan works too: one pool thread fewer than the threads a
+  // scan may use.
+  size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
+  size_t scan_threads = options.scan.threads == 0 ? cores : options.scan.threads;
+  stack.pool = std::make_unique<WorkerPool>(std::max<size_t>(1, scan_threads - 1));
+  options.scan.pool = stack.pool.get();
   options.scan.per_file_time_bound =
       std::chrono::milliseconds(config.get_int("TAG_READ_TIMEOUT_MS", 10, 600000));
   stack.importer = std::make_unique<ImportService>(store, bus, activity, *stack.links, *stack.mover,

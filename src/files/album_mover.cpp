@@ -279,7 +279,7 @@ void finish_move(const AlbumMove& move) {
   fs::path stop = move.source_root.parent_path();
   std::set<fs::path> parents;
   for (const MoveStep& step : move.steps) {
-    if (!step.keep_source && is_within(move.source_root, step.from)) {
+    if (!step.keep_source && is_lexically_within(move.source_root, step.from)) {
       parents.insert(step.from.parent_path());
     }
   }

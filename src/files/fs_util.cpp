@@ -356,6 +356,10 @@ bool is_within(const fs::path& root, const fs::path& path) {
   return contains(normal_absolute(real_root), normal_absolute(real_path));
 }
 
+bool is_lexically_within(const fs::path& root, const fs::path& path) {
+  return contains(normal_absolute(root), normal_absolute(path));
+}
+
 void prune_empty_dirs(fs::path dir, const fs::path& stop_at) {
   fs::path stop = normal_absolute(stop_at);
   fs::path d = normal_absolute(dir);

@@ -33,6 +33,11 @@ void copy_file_durable(const std::filesystem::path& from, const std::filesystem:
 // inside `root` (or is root).
 bool is_within(const std::filesystem::path& root, const std::filesystem::path& path);
 
+// The same without touching the disk (no symlink resolution): for paths this
+// process built itself from checked parts, where is_within's lookups of every
+// path component would cost more than the work they guard.
+bool is_lexically_within(const std::filesystem::path& root, const std::filesystem::path& path);
+
 // Removes `dir` and its parents while they are empty, stopping at `stop_at`
 // (which is never removed).
 void prune_empty_dirs(std::filesystem::path dir, const std::filesystem::path& stop_at);

@@ -112,6 +112,24 @@ nlohmann::json reasons_json(const std::vector<std::string>& reasons) {
 
 }  // namespace
 
+bool ImportService::conflicts_in_flight(const InFlight& mine) const {
+  for (const InFlight* other : in_flight_) {
+    if (other->identity == mine.identity) return true;
+    if (!mine.release_id.empty() && other->release_id == mine.release_id) return true;
+    for (const auto& c : mine.checksums) {
+      if (other->checksums.count(c)) return true;
+    }
+  }
+  return false;
+}
+
+bool ImportService::album_dir_in_flight(const std::string& album_rel) const {
+  for (const InFlight* other : in_flight_) {
+    if (other->album_dir == album_rel) return true;
+  }
+  return false;
+}
+
 std::string ImportOutcome::status() const {
   switch (kind) {
     case DecisionKind::kImport:
@@ -205,7 +223,16 @@ ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandid
   for (const auto& t : candidate.tracks) qualities.push_back(track_quality(t.info));
   Quality quality = album_quality(qualities);
 
-  std::lock_guard lock(commit_mutex_);
+  // Deciding needs to see every album before this one, including those
+  // another thread is moving right now: wait for a conflicting one to land.
+  std::unique_lock lock(commit_mutex_);
+  std::vector<std::string> digests;
+  for (const auto& t : candidate.tracks) digests.push_back(t.sha256);
+  InFlight mine;
+  mine.identity = normalize_name(ident.artist) + '\x1f' + normalize_name(ident.album);
+  mine.release_id = ident.musicbrainz_release_id;
+  mine.checksums.insert(digests.begin(), digests.end());
+  in_flight_changed_.wait(lock, [&] { return !conflicts_in_flight(mine); });
 
   // Is the album already in the library? By name, by release, by any file.
   std::optional<Album> existing;
@@ -222,8 +249,6 @@ ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandid
       if (existing) matched_by = "MusicBrainz release";
     }
     if (!existing) {
-      std::vector<std::string> digests;
-      for (const auto& t : candidate.tracks) digests.push_back(t.sha256);
       auto same = lib.find_tracks_by_sha256(digests);
       if (!same.empty()) {
         existing = lib.find_album(same.front().album_id);
@@ -265,14 +290,41 @@ ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandid
   if (upgrade && !existing->path.empty()) {
     plan.album_rel = existing->path;
   } else {
+    // A name free on disk and not taken by an album still being moved.
+    const std::string wanted = album_folder_name(ident.album, ident.year);
     fs::path base = paths_.library_dir / plan.artist_rel;
-    fs::path dir = unique_child(base, album_folder_name(ident.album, ident.year));
-    plan.album_rel = (fs::path(plan.artist_rel) / dir.filename()).generic_string();
+    for (int n = 1;; ++n) {
+      std::string name =
+          n == 1 ? wanted
+                 : truncate_utf8(wanted, kMaxComponentBytes - 8) + " (" + std::to_string(n) + ")";
+      fs::path dir = unique_child(base, name);
+      std::string rel = (fs::path(plan.artist_rel) / dir.filename()).generic_string();
+      if (!album_dir_in_flight(rel)) {
+        plan.album_rel = rel;
+        break;
+      }
+    }
   }
   const fs::path album_dir = paths_.library_dir / plan.album_rel;
   if (!is_within(paths_.library_dir, album_dir)) {
     throw std::runtime_error("album folder would leave the library: " + plan.album_rel);
   }
+  // From here the album is reserved: other imports wait for it (or pick
+  // another folder) while this one moves and records without the lock.
+  mine.album_dir = plan.album_rel;
+  in_flight_.push_back(&mine);
+  struct Release {
+    ImportService& self;
+    InFlight* entry;
+    ~Release() {
+      {
+        std::lock_guard guard(self.commit_mutex_);
+        std::erase(self.in_flight_, entry);
+      }
+      self.in_flight_changed_.notify_all();
+    }
+  } release{*this, &mine};
+  lock.unlock();
   plan.move.id = new_move_id(upgrade ? "upgrade" : "import");
   if (!request.copy) plan.move.source_root = request.folder;
   const fs::path trash = paths_.trash_dir / (compact_utc_stamp(unix_now_ms()) + "-" + plan.move.id);
@@ -324,8 +376,11 @@ ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandid
           {it->path(), trash / "leftovers" / it->path().lexically_relative(request.folder), false});
     }
   }
+  // Targets are sanitized components joined to checked folders, so a
+  // lexical check suffices here (the album folder was checked physically).
   for (const auto& step : plan.move.steps) {
-    if (!is_within(paths_.library_dir, step.to) && !is_within(paths_.trash_dir, step.to)) {
+    if (!is_lexically_within(paths_.library_dir, step.to) &&
+        !is_lexically_within(paths_.trash_dir, step.to)) {
       throw std::runtime_error("a planned file would leave the library: " + step.to.string());
     }
   }

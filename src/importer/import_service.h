@@ -2,17 +2,20 @@
 // out (SPEC §5). Scan (parallel), identify, decide by rules, move atomically
 // with a journal, record in one transaction, then publish events.
 //
-// Scanning runs concurrently; deciding, moving and recording run one album
-// at a time in this process (the duplicate check must see the albums before
-// it), and the database's unique keys guard against other processes.
+// Scanning, moving and recording run concurrently; deciding is one album at
+// a time and waits for any album in flight that it could duplicate (the
+// duplicate check must see the albums before it). The database's unique
+// keys guard against other processes.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -109,6 +112,18 @@ class ImportService {
                                const Quality& quality);
   double threshold_for(const std::string& source) const;
 
+  // An album between its decision and its commit, which other imports must
+  // not decide without (same identity, release or file) nor collide with
+  // (same folder).
+  struct InFlight {
+    std::string identity;  // normalized artist + album
+    std::string release_id;
+    std::set<std::string> checksums;
+    std::string album_dir;
+  };
+  bool conflicts_in_flight(const InFlight& mine) const;  // under commit_mutex_
+  bool album_dir_in_flight(const std::string& album_rel) const;
+
   Store& store_;
   EventBus& bus_;
   ActivityService& activity_;
@@ -117,7 +132,11 @@ class ImportService {
   Identifier& identifier_;
   ImportPaths paths_;
   ImportOptions options_;
-  std::mutex commit_mutex_;  // decide + move + record, one album at a time
+  // Guards deciding and in_flight_; moving and recording run outside it, so
+  // one album's fsyncs overlap the next one's decision.
+  std::mutex commit_mutex_;
+  std::condition_variable in_flight_changed_;
+  std::vector<InFlight*> in_flight_;
 };
 
 // Tags of a scanned track in the form identification reads.

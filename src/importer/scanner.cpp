@@ -113,7 +113,7 @@ AlbumCandidate scan_album_folder(const fs::path& root_in, const ScanOptions& opt
   std::sort(album.extras.begin(), album.extras.end());
 
   std::vector<FileOutcome> outcomes(audio.size());
-  parallel_for(audio.size(), options.threads, [&](size_t i) {
+  auto each_file = [&](size_t i) {
     const fs::path& path = audio[i];
     const fs::path relative_path = path.lexically_relative(root);
     const std::string relative = relative_path.generic_string();
@@ -135,7 +135,13 @@ AlbumCandidate scan_album_folder(const fs::path& root_in, const ScanOptions& opt
     track.info = std::move(*read.info);
     track.disc_from_folder = disc_from_relative(relative_path);
     out.track = std::move(track);
-  });
+  };
+  if (options.pool != nullptr) {
+    size_t helpers = options.threads == 0 ? options.pool->size() : options.threads - 1;
+    options.pool->run(audio.size(), helpers, each_file);
+  } else {
+    parallel_for(audio.size(), options.threads, each_file);
+  }
 
   for (FileOutcome& outcome : outcomes) {
     if (outcome.track) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "media/audio_file.h"
+#include "media/worker_pool.h"
 
 namespace barbossa {
 
@@ -32,6 +33,9 @@ struct AlbumCandidate {
 struct ScanOptions {
   std::chrono::milliseconds per_file_time_bound{10000};
   size_t threads = 0;  // 0: hardware concurrency
+  // Shared threads to borrow (the composition root owns them); null: threads
+  // are started for this scan.
+  WorkerPool* pool = nullptr;
 };
 
 // Throws std::runtime_error when root is not a readable directory. Symlinks

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/error.h"
@@ -198,6 +199,39 @@ TEST_F(ImportServiceTest, ApprovingADuplicateIsAConflictAndTheItemStaysPending) 
     EXPECT_EQ(e.status(), 409);
   }
   EXPECT_EQ(importer_->find_review(dup.review_id)->status, "pending");
+}
+
+// Imports run concurrently (the CLI imports several folders at once); the
+// second of two identical albums must still see the first, even while the
+// first is being moved.
+TEST_F(ImportServiceTest, ConcurrentImportsOfOneAlbumYieldOneAlbumAndOneDuplicate) {
+  for (int round = 0; round < 3; ++round) {
+    const std::string title = "Twin " + std::to_string(round);
+    std::vector<fs::path> folders = {album("t" + std::to_string(round) + "a", "Artist", title, 3),
+                                     album("t" + std::to_string(round) + "b", "Artist", title, 3)};
+    std::vector<ImportOutcome> outcomes(2);
+    {
+      std::vector<std::jthread> threads;
+      for (size_t i = 0; i < 2; ++i) {
+        threads.emplace_back([&, i] {
+          ImportRequest req;
+          req.folder = folders[i];
+          outcomes[i] = importer_->import_folder(req);
+        });
+      }
+    }
+    int imported = 0, duplicates = 0;
+    for (const auto& o : outcomes) {
+      imported += o.kind == DecisionKind::kImport;
+      duplicates += o.kind == DecisionKind::kDuplicate;
+    }
+    EXPECT_EQ(imported, 1) << title;
+    EXPECT_EQ(duplicates, 1) << title;
+  }
+  auto albums = store_->read([&](StoreSession& s) {
+    return s.library().list_albums(0, "", Page{100, 0}).total;
+  });
+  EXPECT_EQ(albums, 3);
 }
 
 }  // namespace

@@ -109,3 +109,72 @@ TEST(ParallelForTest, RethrowsAndStopsHandingOutWork) {
 
 }  // namespace
 }  // namespace barbossa
+
+// --- WorkerPool ------------------------------------------------------------
+
+#include <atomic>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "media/worker_pool.h"
+
+namespace barbossa {
+namespace {
+
+TEST(WorkerPoolTest, RunsEveryIndexOnceOnCallerAndHelpers) {
+  WorkerPool pool(3);
+  std::vector<std::atomic<int>> hits(1000);
+  std::mutex m;
+  std::set<std::thread::id> threads;
+  pool.run(hits.size(), pool.size(), [&](size_t i) {
+    hits[i].fetch_add(1);
+    std::lock_guard lock(m);
+    threads.insert(std::this_thread::get_id());
+  });
+  for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+  EXPECT_GE(threads.size(), 1u);
+  EXPECT_LE(threads.size(), 4u);
+}
+
+TEST(WorkerPoolTest, ZeroHelpersRunsOnTheCallerOnly) {
+  WorkerPool pool(2);
+  std::set<std::thread::id> threads;
+  pool.run(50, 0, [&](size_t) { threads.insert(std::this_thread::get_id()); });
+  EXPECT_EQ(threads, std::set<std::thread::id>{std::this_thread::get_id()});
+}
+
+TEST(WorkerPoolTest, FirstExceptionIsRethrownAfterEveryCallEnded) {
+  WorkerPool pool(2);
+  std::atomic<int> running{0};
+  EXPECT_THROW(pool.run(200, 2,
+                        [&](size_t i) {
+                          running.fetch_add(1);
+                          if (i == 7) throw std::runtime_error("bad file");
+                          running.fetch_sub(1);
+                        }),
+               std::runtime_error);
+  EXPECT_EQ(running.load(), 1);  // only the throwing call never decremented
+}
+
+// Many callers at once, each also a worker: nobody waits on a helper that
+// is busy with someone else's loop forever.
+TEST(WorkerPoolTest, ConcurrentCallersDoNotDeadlock) {
+  WorkerPool pool(1);
+  std::atomic<int> total{0};
+  {
+    std::vector<std::jthread> callers;
+    for (int c = 0; c < 6; ++c) {
+      callers.emplace_back([&] {
+        for (int round = 0; round < 20; ++round) {
+          pool.run(10, 1, [&](size_t) { total.fetch_add(1); });
+        }
+      });
+    }
+  }
+  EXPECT_EQ(total.load(), 6 * 20 * 10);
+}
+
+}  // namespace
+}  // namespace barbossa
