@@ -1,19 +1,23 @@
-// SQLite backend of the Store. One file holds the connection pool, the
-// session and the repositories because they share the row mapping helpers and
-// nothing outside needs them; open_store() is the only public entry.
+// SQLite backend of the Store. One file holds the connection pool (with each
+// connection's prepared-statement cache), the session and the repositories
+// because they share the row mapping helpers and nothing outside needs them;
+// open_store() is the only public entry.
 
 #include "store/store.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -42,24 +46,155 @@ constexpr const char* kConnectionPragmas =
 // means a thread holding a session can open another without deadlocking.
 constexpr size_t kMaxIdleConnections = 8;
 
+// Prepared statements kept per connection. The repositories have about 75
+// distinct texts (counting every variant of the WHERE clauses built per
+// call), so all fit; the cap only bounds memory should that ever grow.
+constexpr size_t kMaxCachedStatements = 128;
+
+// A prepared statement lent out for one use. It is reset when the handle goes
+// out of scope: a SELECT left mid-iteration (every single-row lookup stops
+// after one step) would otherwise keep its implicit read transaction open, so
+// later reads on the connection would see an old snapshot and its next
+// BEGIN IMMEDIATE would fail with SQLITE_BUSY_SNAPSHOT, which the busy
+// timeout cannot wait out.
+class StatementHandle {
+ public:
+  // Lent by the cache, which marks it busy until this handle is gone.
+  StatementHandle(SQLite::Statement& statement, bool& in_use)
+      : statement_(&statement), in_use_(&in_use) {
+    in_use = true;
+  }
+  // Not cached (see StatementCache::get): owned and finalized here.
+  explicit StatementHandle(std::unique_ptr<SQLite::Statement> owned)
+      : statement_(owned.get()), owned_(std::move(owned)) {}
+  StatementHandle(const StatementHandle&) = delete;
+  StatementHandle& operator=(const StatementHandle&) = delete;
+  ~StatementHandle() {
+    // The result is the last step's error, already thrown by that step.
+    statement_->tryReset();
+    if (in_use_ != nullptr) *in_use_ = false;
+  }
+
+  SQLite::Statement& operator*() const { return *statement_; }
+  SQLite::Statement* operator->() const { return statement_; }
+
+ private:
+  SQLite::Statement* statement_;
+  bool* in_use_ = nullptr;
+  std::unique_ptr<SQLite::Statement> owned_;
+};
+
+// The prepared statements of one connection, keyed by SQL text, so SQL is
+// compiled once per connection instead of on every call. Only the thread
+// holding the connection's lease uses it, hence no locking. Schema changes
+// (migrations, another process) need no invalidation: statements prepared
+// with sqlite3_prepare_v2, as SQLiteCpp does, are recompiled by SQLite on
+// their next step.
+class StatementCache {
+ public:
+  explicit StatementCache(SQLite::Database& db) : db_(db) {}
+  StatementCache(const StatementCache&) = delete;
+  StatementCache& operator=(const StatementCache&) = delete;
+
+  StatementHandle get(std::string_view sql) {
+    auto it = entries_.find(sql);
+    if (it != entries_.end()) {
+      Entry& e = it->second;
+      if (e.in_use) {
+        // The same text is already lent out further up this thread's stack;
+        // sharing it would reset that caller's statement under it.
+        return StatementHandle(std::make_unique<SQLite::Statement>(db_, std::string(sql)));
+      }
+      e.last_used = ++clock_;
+      // Handles reset on release already; this also drops the previous
+      // caller's bindings so no parameter can leak into this use.
+      e.statement.tryReset();
+      e.statement.clearBindings();
+      return StatementHandle(e.statement, e.in_use);
+    }
+    if (entries_.size() >= kMaxCachedStatements && !evict_one()) {
+      return StatementHandle(std::make_unique<SQLite::Statement>(db_, std::string(sql)));
+    }
+    // Prepared before insertion: SQL that fails to compile leaves no entry.
+    Entry& e = entries_.try_emplace(std::string(sql), db_, sql).first->second;
+    e.last_used = ++clock_;
+    return StatementHandle(e.statement, e.in_use);
+  }
+
+ private:
+  struct Entry {
+    Entry(SQLite::Database& db, std::string_view sql) : statement(db, std::string(sql)) {}
+    SQLite::Statement statement;
+    uint64_t last_used = 0;
+    bool in_use = false;  // lent to a live handle: must not be evicted
+  };
+
+  // Heterogeneous lookup: a call site's SQL literal needs no std::string.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
+  // Drops the least recently used idle statement; false when all are lent.
+  // A linear scan is fine: it only runs once the cap is reached.
+  bool evict_one() {
+    auto victim = entries_.end();
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->second.in_use) continue;
+      if (victim == entries_.end() || it->second.last_used < victim->second.last_used) victim = it;
+    }
+    if (victim == entries_.end()) return false;
+    entries_.erase(victim);
+    return true;
+  }
+
+  SQLite::Database& db_;
+  // Node-based: an entry stays put while others are added or erased, so a
+  // handle's pointers into it remain valid.
+  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
+  uint64_t clock_ = 0;
+};
+
+// One pooled connection with its statement cache. The cache is declared after
+// the database so it is destroyed first: sqlite3_close() refuses to close a
+// connection that still has unfinalized statements, and SQLiteCpp would then
+// leak the handle. Dropping a connection thus drops its cache with it.
+class Connection {
+ public:
+  explicit Connection(const std::string& path)
+      : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE), cache_(db_) {
+    db_.exec(kConnectionPragmas);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  SQLite::Database& db() { return db_; }
+  StatementHandle statement(std::string_view sql) { return cache_.get(sql); }
+
+ private:
+  SQLite::Database db_;
+  StatementCache cache_;
+};
+
 class ConnectionPool;
 
 // A leased connection; hands it back to the pool when it goes out of scope.
 class Lease {
  public:
-  Lease(ConnectionPool* pool, std::unique_ptr<SQLite::Database> db)
-      : pool_(pool), db_(std::move(db)) {}
+  Lease(ConnectionPool* pool, std::unique_ptr<Connection> conn)
+      : pool_(pool), conn_(std::move(conn)) {}
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
   Lease(Lease&& other) noexcept = default;
   Lease& operator=(Lease&&) = delete;
   ~Lease();
 
-  SQLite::Database& db() { return *db_; }
+  Connection& conn() { return *conn_; }
+  SQLite::Database& db() { return conn_->db(); }
 
  private:
   ConnectionPool* pool_;
-  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<Connection> conn_;
 };
 
 class ConnectionPool {
@@ -70,37 +205,32 @@ class ConnectionPool {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!idle_.empty()) {
-        std::unique_ptr<SQLite::Database> db = std::move(idle_.back());
+        std::unique_ptr<Connection> conn = std::move(idle_.back());
         idle_.pop_back();
-        return Lease(this, std::move(db));
+        return Lease(this, std::move(conn));
       }
     }
-    return Lease(this, open());  // opening does I/O, so outside the lock
+    // Opening does I/O, so outside the lock.
+    return Lease(this, std::make_unique<Connection>(path_));
   }
 
-  void release(std::unique_ptr<SQLite::Database> db) {
+  void release(std::unique_ptr<Connection> conn) {
     // A connection stuck inside a transaction (a failed rollback) would hand
     // its open transaction to the next session; closing it rolls it back.
-    if (sqlite3_get_autocommit(db->getHandle()) == 0) return;
+    // Its cached statements go with it.
+    if (sqlite3_get_autocommit(conn->db().getHandle()) == 0) return;
     std::lock_guard<std::mutex> lock(mu_);
-    if (idle_.size() < kMaxIdleConnections) idle_.push_back(std::move(db));
+    if (idle_.size() < kMaxIdleConnections) idle_.push_back(std::move(conn));
   }
 
  private:
-  std::unique_ptr<SQLite::Database> open() {
-    auto db =
-        std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db->exec(kConnectionPragmas);
-    return db;
-  }
-
   const std::string path_;
   std::mutex mu_;
-  std::vector<std::unique_ptr<SQLite::Database>> idle_;
+  std::vector<std::unique_ptr<Connection>> idle_;
 };
 
 Lease::~Lease() {
-  if (db_) pool_->release(std::move(db_));
+  if (conn_) pool_->release(std::move(conn_));
 }
 
 // ---------------------------------------------------------------------------
@@ -260,78 +390,81 @@ Activity read_activity(const SQLite::Statement& q) {
 
 class SqliteUserRepository final : public UserRepository {
  public:
-  explicit SqliteUserRepository(SQLite::Database& db) : db_(db) {}
+  explicit SqliteUserRepository(Connection& conn) : conn_(conn) {}
 
   User create(const std::string& username, const std::string& password_hash,
               bool is_admin) override {
-    SQLite::Statement q(db_, std::string("INSERT INTO users (username, password_hash, is_admin) "
-                                         "VALUES (?, ?, ?) RETURNING ") +
-                                 kUserColumns);
-    q.bind(1, username);
-    q.bind(2, password_hash);
-    q.bind(3, is_admin ? 1 : 0);
+    StatementHandle q =
+        conn_.statement(std::string("INSERT INTO users (username, password_hash, is_admin) "
+                                    "VALUES (?, ?, ?) RETURNING ") +
+                        kUserColumns);
+    q->bind(1, username);
+    q->bind(2, password_hash);
+    q->bind(3, is_admin ? 1 : 0);
     try {
-      q.executeStep();
+      q->executeStep();
     } catch (const SQLite::Exception& e) {
       if (is_unique_violation(e)) throw taken(username);
       throw;
     }
-    return read_user(q);
+    return read_user(*q);
   }
 
   std::optional<User> find_by_id(int64_t id) override {
-    SQLite::Statement q(db_, std::string("SELECT ") + kUserColumns + " FROM users WHERE id = ?");
-    q.bind(1, id);
-    if (!q.executeStep()) return std::nullopt;
-    return read_user(q);
+    StatementHandle q =
+        conn_.statement(std::string("SELECT ") + kUserColumns + " FROM users WHERE id = ?");
+    q->bind(1, id);
+    if (!q->executeStep()) return std::nullopt;
+    return read_user(*q);
   }
 
   std::optional<User> find_by_name(const std::string& username) override {
     // The column's NOCASE collation makes this lookup case-insensitive too.
-    SQLite::Statement q(db_,
-                        std::string("SELECT ") + kUserColumns + " FROM users WHERE username = ?");
-    q.bind(1, username);
-    if (!q.executeStep()) return std::nullopt;
-    return read_user(q);
+    StatementHandle q =
+        conn_.statement(std::string("SELECT ") + kUserColumns + " FROM users WHERE username = ?");
+    q->bind(1, username);
+    if (!q->executeStep()) return std::nullopt;
+    return read_user(*q);
   }
 
   std::vector<User> list() override {
-    SQLite::Statement q(db_, std::string("SELECT ") + kUserColumns + " FROM users ORDER BY id");
+    StatementHandle q =
+        conn_.statement(std::string("SELECT ") + kUserColumns + " FROM users ORDER BY id");
     std::vector<User> out;
-    while (q.executeStep()) out.push_back(read_user(q));
+    while (q->executeStep()) out.push_back(read_user(*q));
     return out;
   }
 
   int64_t count() override {
-    SQLite::Statement q(db_, "SELECT COUNT(*) FROM users");
-    return count_of(q);
+    StatementHandle q = conn_.statement("SELECT COUNT(*) FROM users");
+    return count_of(*q);
   }
 
   int64_t count_admins() override {
-    SQLite::Statement q(db_, "SELECT COUNT(*) FROM users WHERE is_admin = 1");
-    return count_of(q);
+    StatementHandle q = conn_.statement("SELECT COUNT(*) FROM users WHERE is_admin = 1");
+    return count_of(*q);
   }
 
   bool update_password(int64_t id, const std::string& password_hash) override {
-    SQLite::Statement q(db_, "UPDATE users SET password_hash = ? WHERE id = ?");
-    q.bind(1, password_hash);
-    q.bind(2, id);
-    return q.exec() > 0;
+    StatementHandle q = conn_.statement("UPDATE users SET password_hash = ? WHERE id = ?");
+    q->bind(1, password_hash);
+    q->bind(2, id);
+    return q->exec() > 0;
   }
 
   bool update_admin(int64_t id, bool is_admin) override {
-    SQLite::Statement q(db_, "UPDATE users SET is_admin = ? WHERE id = ?");
-    q.bind(1, is_admin ? 1 : 0);
-    q.bind(2, id);
-    return q.exec() > 0;
+    StatementHandle q = conn_.statement("UPDATE users SET is_admin = ? WHERE id = ?");
+    q->bind(1, is_admin ? 1 : 0);
+    q->bind(2, id);
+    return q->exec() > 0;
   }
 
   bool update_username(int64_t id, const std::string& username) override {
-    SQLite::Statement q(db_, "UPDATE users SET username = ? WHERE id = ?");
-    q.bind(1, username);
-    q.bind(2, id);
+    StatementHandle q = conn_.statement("UPDATE users SET username = ? WHERE id = ?");
+    q->bind(1, username);
+    q->bind(2, id);
     try {
-      return q.exec() > 0;
+      return q->exec() > 0;
     } catch (const SQLite::Exception& e) {
       if (is_unique_violation(e)) throw taken(username);
       throw;
@@ -339,9 +472,9 @@ class SqliteUserRepository final : public UserRepository {
   }
 
   bool remove(int64_t id) override {
-    SQLite::Statement q(db_, "DELETE FROM users WHERE id = ?");
-    q.bind(1, id);
-    return q.exec() > 0;
+    StatementHandle q = conn_.statement("DELETE FROM users WHERE id = ?");
+    q->bind(1, id);
+    return q->exec() > 0;
   }
 
  private:
@@ -349,34 +482,34 @@ class SqliteUserRepository final : public UserRepository {
     return ApiError::conflict("Username '" + username + "' is already taken");
   }
 
-  SQLite::Database& db_;
+  Connection& conn_;
 };
 
 class SqliteLibraryRepository final : public LibraryRepository {
  public:
-  explicit SqliteLibraryRepository(SQLite::Database& db) : db_(db) {}
+  explicit SqliteLibraryRepository(Connection& conn) : conn_(conn) {}
 
   Artist create_artist(const Artist& artist) override {
     Artist out = artist;
     // An empty key would make every unnamed artist collide on the unique index.
     if (out.normalized_name.empty()) out.normalized_name = normalize_name(out.name);
-    SQLite::Statement q(db_,
-                        "INSERT INTO artists (name, sort_name, normalized_name, path, "
-                        "musicbrainz_id) VALUES (?, ?, ?, ?, ?) RETURNING id");
-    q.bind(1, out.name);
-    q.bind(2, out.sort_name);
-    q.bind(3, out.normalized_name);
-    q.bind(4, out.path);
-    bind_text_or_null(q, 5, out.musicbrainz_id);
+    StatementHandle q = conn_.statement(
+        "INSERT INTO artists (name, sort_name, normalized_name, path, "
+        "musicbrainz_id) VALUES (?, ?, ?, ?, ?) RETURNING id");
+    q->bind(1, out.name);
+    q->bind(2, out.sort_name);
+    q->bind(3, out.normalized_name);
+    q->bind(4, out.path);
+    bind_text_or_null(*q, 5, out.musicbrainz_id);
     try {
-      q.executeStep();
+      q->executeStep();
     } catch (const SQLite::Exception& e) {
       if (is_unique_violation(e)) {
         throw ApiError::conflict("Artist '" + out.name + "' already exists");
       }
       throw;
     }
-    out.id = q.getColumn(0).getInt64();
+    out.id = q->getColumn(0).getInt64();
     out.album_count = 0;
     return out;
   }
@@ -384,23 +517,23 @@ class SqliteLibraryRepository final : public LibraryRepository {
   Album create_album(const Album& album) override {
     std::string normalized =
         album.normalized_title.empty() ? normalize_name(album.title) : album.normalized_title;
-    SQLite::Statement q(db_,
-                        "INSERT INTO albums (artist_id, title, normalized_title, year, path, "
-                        "disc_count, total_tracks, available_tracks, musicbrainz_release_id, "
-                        "source, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
-    q.bind(1, album.artist_id);
-    q.bind(2, album.title);
-    q.bind(3, normalized);
-    bind_int_or_null(q, 4, album.year);
-    q.bind(5, album.path);
-    q.bind(6, album.disc_count);
-    q.bind(7, album.total_tracks);
-    q.bind(8, album.available_tracks);
-    bind_text_or_null(q, 9, album.musicbrainz_release_id);
-    q.bind(10, album.source);
-    q.bind(11, album.status);
+    StatementHandle q = conn_.statement(
+        "INSERT INTO albums (artist_id, title, normalized_title, year, path, "
+        "disc_count, total_tracks, available_tracks, musicbrainz_release_id, "
+        "source, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+    q->bind(1, album.artist_id);
+    q->bind(2, album.title);
+    q->bind(3, normalized);
+    bind_int_or_null(*q, 4, album.year);
+    q->bind(5, album.path);
+    q->bind(6, album.disc_count);
+    q->bind(7, album.total_tracks);
+    q->bind(8, album.available_tracks);
+    bind_text_or_null(*q, 9, album.musicbrainz_release_id);
+    q->bind(10, album.source);
+    q->bind(11, album.status);
     try {
-      q.executeStep();
+      q->executeStep();
     } catch (const SQLite::Exception& e) {
       if (is_unique_violation(e)) {
         throw ApiError::conflict("Album '" + album.title + "' already exists for this artist");
@@ -410,8 +543,8 @@ class SqliteLibraryRepository final : public LibraryRepository {
       }
       throw;
     }
-    int64_t id = q.getColumn(0).getInt64();
-    q.reset();  // completes the insert before the read below
+    int64_t id = q->getColumn(0).getInt64();
+    q->reset();  // completes the insert before the read below
     // Re-read so created_at and artist_name are filled like any other read.
     return *find_album(id);
   }
@@ -419,33 +552,32 @@ class SqliteLibraryRepository final : public LibraryRepository {
   Track create_track(const Track& track) override {
     Track out = track;
     if (out.normalized_title.empty()) out.normalized_title = normalize_name(out.title);
-    SQLite::Statement q(
-        db_,
+    StatementHandle q = conn_.statement(
         "INSERT INTO tracks (album_id, disc, number, title, normalized_title, duration_ms, path, "
         "format, lossless, sample_rate, bit_depth, bitrate, channels, file_size, sha256, "
         "checksum_verified_at, source, source_url, musicbrainz_recording_id) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
-    q.bind(1, out.album_id);
-    q.bind(2, out.disc);
-    q.bind(3, out.number);
-    q.bind(4, out.title);
-    q.bind(5, out.normalized_title);
-    q.bind(6, out.duration_ms);
-    q.bind(7, out.path);
-    q.bind(8, out.format);
-    q.bind(9, out.lossless ? 1 : 0);
-    q.bind(10, out.sample_rate);
-    q.bind(11, out.bit_depth);
-    q.bind(12, out.bitrate);
-    q.bind(13, out.channels);
-    q.bind(14, out.file_size);
-    q.bind(15, out.sha256);
-    bind_text_or_null(q, 16, out.checksum_verified_at);
-    q.bind(17, out.source);
-    q.bind(18, out.source_url);
-    bind_text_or_null(q, 19, out.musicbrainz_recording_id);
+    q->bind(1, out.album_id);
+    q->bind(2, out.disc);
+    q->bind(3, out.number);
+    q->bind(4, out.title);
+    q->bind(5, out.normalized_title);
+    q->bind(6, out.duration_ms);
+    q->bind(7, out.path);
+    q->bind(8, out.format);
+    q->bind(9, out.lossless ? 1 : 0);
+    q->bind(10, out.sample_rate);
+    q->bind(11, out.bit_depth);
+    q->bind(12, out.bitrate);
+    q->bind(13, out.channels);
+    q->bind(14, out.file_size);
+    q->bind(15, out.sha256);
+    bind_text_or_null(*q, 16, out.checksum_verified_at);
+    q->bind(17, out.source);
+    q->bind(18, out.source_url);
+    bind_text_or_null(*q, 19, out.musicbrainz_recording_id);
     try {
-      q.executeStep();
+      q->executeStep();
     } catch (const SQLite::Exception& e) {
       if (is_unique_violation(e)) {
         throw ApiError::conflict("Track " + std::to_string(out.disc) + "-" +
@@ -457,7 +589,7 @@ class SqliteLibraryRepository final : public LibraryRepository {
       }
       throw;
     }
-    out.id = q.getColumn(0).getInt64();
+    out.id = q->getColumn(0).getInt64();
     return out;
   }
 
@@ -465,25 +597,26 @@ class SqliteLibraryRepository final : public LibraryRepository {
     std::string where = query.empty() ? "" : " WHERE instr(ar.normalized_name, ?1) > 0";
     PageResult<Artist> out;
     {
-      SQLite::Statement q(db_, "SELECT COUNT(*) FROM artists ar" + where);
-      if (!query.empty()) q.bind(1, query);
-      out.total = count_of(q);
+      StatementHandle q = conn_.statement("SELECT COUNT(*) FROM artists ar" + where);
+      if (!query.empty()) q->bind(1, query);
+      out.total = count_of(*q);
     }
-    SQLite::Statement q(db_, std::string("SELECT ") + kArtistColumns + " FROM artists ar" + where +
-                                 " ORDER BY ar.normalized_name, ar.id LIMIT ?2 OFFSET ?3");
-    if (!query.empty()) q.bind(1, query);
-    q.bind(2, safe_limit(page));
-    q.bind(3, safe_offset(page));
-    while (q.executeStep()) out.items.push_back(read_artist(q));
+    StatementHandle q =
+        conn_.statement(std::string("SELECT ") + kArtistColumns + " FROM artists ar" + where +
+                        " ORDER BY ar.normalized_name, ar.id LIMIT ?2 OFFSET ?3");
+    if (!query.empty()) q->bind(1, query);
+    q->bind(2, safe_limit(page));
+    q->bind(3, safe_offset(page));
+    while (q->executeStep()) out.items.push_back(read_artist(*q));
     return out;
   }
 
   std::optional<Artist> find_artist(int64_t id) override {
-    SQLite::Statement q(
-        db_, std::string("SELECT ") + kArtistColumns + " FROM artists ar WHERE ar.id = ?");
-    q.bind(1, id);
-    if (!q.executeStep()) return std::nullopt;
-    return read_artist(q);
+    StatementHandle q = conn_.statement(std::string("SELECT ") + kArtistColumns +
+                                        " FROM artists ar WHERE ar.id = ?");
+    q->bind(1, id);
+    if (!q->executeStep()) return std::nullopt;
+    return read_artist(*q);
   }
 
   PageResult<Album> list_albums(int64_t artist_id, const std::string& query, Page page) override {
@@ -503,60 +636,63 @@ class SqliteLibraryRepository final : public LibraryRepository {
 
     PageResult<Album> out;
     {
-      SQLite::Statement q(db_, "SELECT COUNT(*)" + from);
-      bind_filters(q);
-      out.total = count_of(q);
+      StatementHandle q = conn_.statement("SELECT COUNT(*)" + from);
+      bind_filters(*q);
+      out.total = count_of(*q);
     }
-    SQLite::Statement q(db_, std::string("SELECT ") + kAlbumColumns + from +
-                                 " ORDER BY ar.normalized_name, a.normalized_title, a.year, a.id"
-                                 " LIMIT ?3 OFFSET ?4");
-    bind_filters(q);
-    q.bind(3, safe_limit(page));
-    q.bind(4, safe_offset(page));
-    while (q.executeStep()) out.items.push_back(read_album(q));
+    StatementHandle q =
+        conn_.statement(std::string("SELECT ") + kAlbumColumns + from +
+                        " ORDER BY ar.normalized_name, a.normalized_title, a.year, a.id"
+                        " LIMIT ?3 OFFSET ?4");
+    bind_filters(*q);
+    q->bind(3, safe_limit(page));
+    q->bind(4, safe_offset(page));
+    while (q->executeStep()) out.items.push_back(read_album(*q));
     return out;
   }
 
   std::optional<Album> find_album(int64_t id) override {
-    SQLite::Statement q(db_, std::string("SELECT ") + kAlbumColumns +
-                                 " FROM albums a JOIN artists ar ON ar.id = a.artist_id"
-                                 " WHERE a.id = ?");
-    q.bind(1, id);
-    if (!q.executeStep()) return std::nullopt;
-    return read_album(q);
+    StatementHandle q = conn_.statement(std::string("SELECT ") + kAlbumColumns +
+                                        " FROM albums a JOIN artists ar ON ar.id = a.artist_id"
+                                        " WHERE a.id = ?");
+    q->bind(1, id);
+    if (!q->executeStep()) return std::nullopt;
+    return read_album(*q);
   }
 
   std::vector<Track> album_tracks(int64_t album_id) override {
-    SQLite::Statement q(db_, std::string("SELECT ") + kTrackColumns +
-                                 " FROM tracks t WHERE t.album_id = ? ORDER BY t.disc, t.number");
-    q.bind(1, album_id);
+    StatementHandle q =
+        conn_.statement(std::string("SELECT ") + kTrackColumns +
+                        " FROM tracks t WHERE t.album_id = ? ORDER BY t.disc, t.number");
+    q->bind(1, album_id);
     std::vector<Track> out;
-    while (q.executeStep()) out.push_back(read_track(q));
+    while (q->executeStep()) out.push_back(read_track(*q));
     return out;
   }
 
   std::optional<Track> find_track(int64_t id) override {
-    SQLite::Statement q(db_,
-                        std::string("SELECT ") + kTrackColumns + " FROM tracks t WHERE t.id = ?");
-    q.bind(1, id);
-    if (!q.executeStep()) return std::nullopt;
-    return read_track(q);
+    StatementHandle q =
+        conn_.statement(std::string("SELECT ") + kTrackColumns + " FROM tracks t WHERE t.id = ?");
+    q->bind(1, id);
+    if (!q->executeStep()) return std::nullopt;
+    return read_track(*q);
   }
 
   PageResult<Track> search_tracks(const std::string& query, Page page) override {
     std::string where = query.empty() ? "" : " WHERE instr(t.normalized_title, ?1) > 0";
     PageResult<Track> out;
     {
-      SQLite::Statement q(db_, "SELECT COUNT(*) FROM tracks t" + where);
-      if (!query.empty()) q.bind(1, query);
-      out.total = count_of(q);
+      StatementHandle q = conn_.statement("SELECT COUNT(*) FROM tracks t" + where);
+      if (!query.empty()) q->bind(1, query);
+      out.total = count_of(*q);
     }
-    SQLite::Statement q(db_, std::string("SELECT ") + kTrackColumns + " FROM tracks t" + where +
-                                 " ORDER BY t.normalized_title, t.id LIMIT ?2 OFFSET ?3");
-    if (!query.empty()) q.bind(1, query);
-    q.bind(2, safe_limit(page));
-    q.bind(3, safe_offset(page));
-    while (q.executeStep()) out.items.push_back(read_track(q));
+    StatementHandle q =
+        conn_.statement(std::string("SELECT ") + kTrackColumns + " FROM tracks t" + where +
+                        " ORDER BY t.normalized_title, t.id LIMIT ?2 OFFSET ?3");
+    if (!query.empty()) q->bind(1, query);
+    q->bind(2, safe_limit(page));
+    q->bind(3, safe_offset(page));
+    while (q->executeStep()) out.items.push_back(read_track(*q));
     return out;
   }
 
@@ -583,112 +719,116 @@ class SqliteLibraryRepository final : public LibraryRepository {
   }
 
   bool is_album_hearted(int64_t user_id, int64_t album_id) override {
-    SQLite::Statement q(db_, "SELECT 1 FROM album_hearts WHERE user_id = ? AND album_id = ?");
-    q.bind(1, user_id);
-    q.bind(2, album_id);
-    return q.executeStep();
+    StatementHandle q =
+        conn_.statement("SELECT 1 FROM album_hearts WHERE user_id = ? AND album_id = ?");
+    q->bind(1, user_id);
+    q->bind(2, album_id);
+    return q->executeStep();
   }
 
   std::vector<int64_t> hearted_track_ids(int64_t user_id, int64_t album_id) override {
-    SQLite::Statement q(db_,
-                        "SELECT t.id FROM track_hearts h JOIN tracks t ON t.id = h.track_id "
-                        "WHERE h.user_id = ? AND t.album_id = ? ORDER BY t.disc, t.number");
-    q.bind(1, user_id);
-    q.bind(2, album_id);
+    StatementHandle q = conn_.statement(
+        "SELECT t.id FROM track_hearts h JOIN tracks t ON t.id = h.track_id "
+        "WHERE h.user_id = ? AND t.album_id = ? ORDER BY t.disc, t.number");
+    q->bind(1, user_id);
+    q->bind(2, album_id);
     std::vector<int64_t> out;
-    while (q.executeStep()) out.push_back(q.getColumn(0).getInt64());
+    while (q->executeStep()) out.push_back(q->getColumn(0).getInt64());
     return out;
   }
 
   bool all_tracks_hearted(int64_t user_id, int64_t album_id) override {
-    SQLite::Statement q(db_,
-                        "SELECT COUNT(*), COUNT(h.track_id) FROM tracks t "
-                        "LEFT JOIN track_hearts h ON h.track_id = t.id AND h.user_id = ?1 "
-                        "WHERE t.album_id = ?2");
-    q.bind(1, user_id);
-    q.bind(2, album_id);
-    q.executeStep();
-    int64_t tracks = q.getColumn(0).getInt64();
-    int64_t hearted = q.getColumn(1).getInt64();
+    StatementHandle q = conn_.statement(
+        "SELECT COUNT(*), COUNT(h.track_id) FROM tracks t "
+        "LEFT JOIN track_hearts h ON h.track_id = t.id AND h.user_id = ?1 "
+        "WHERE t.album_id = ?2");
+    q->bind(1, user_id);
+    q->bind(2, album_id);
+    q->executeStep();
+    int64_t tracks = q->getColumn(0).getInt64();
+    int64_t hearted = q->getColumn(1).getInt64();
     return tracks > 0 && hearted == tracks;
   }
 
   PageResult<Album> hearted_albums(int64_t user_id, Page page) override {
     PageResult<Album> out;
     {
-      SQLite::Statement q(db_, "SELECT COUNT(*) FROM album_hearts WHERE user_id = ?");
-      q.bind(1, user_id);
-      out.total = count_of(q);
+      StatementHandle q = conn_.statement("SELECT COUNT(*) FROM album_hearts WHERE user_id = ?");
+      q->bind(1, user_id);
+      out.total = count_of(*q);
     }
     // Newest heart first; rowid breaks ties within one millisecond.
-    SQLite::Statement q(db_, std::string("SELECT ") + kAlbumColumns +
-                                 " FROM album_hearts h JOIN albums a ON a.id = h.album_id"
-                                 " JOIN artists ar ON ar.id = a.artist_id WHERE h.user_id = ?"
-                                 " ORDER BY h.created_at DESC, h.rowid DESC LIMIT ? OFFSET ?");
-    q.bind(1, user_id);
-    q.bind(2, safe_limit(page));
-    q.bind(3, safe_offset(page));
-    while (q.executeStep()) out.items.push_back(read_album(q));
+    StatementHandle q =
+        conn_.statement(std::string("SELECT ") + kAlbumColumns +
+                        " FROM album_hearts h JOIN albums a ON a.id = h.album_id"
+                        " JOIN artists ar ON ar.id = a.artist_id WHERE h.user_id = ?"
+                        " ORDER BY h.created_at DESC, h.rowid DESC LIMIT ? OFFSET ?");
+    q->bind(1, user_id);
+    q->bind(2, safe_limit(page));
+    q->bind(3, safe_offset(page));
+    while (q->executeStep()) out.items.push_back(read_album(*q));
     return out;
   }
 
   PageResult<Track> hearted_tracks(int64_t user_id, Page page) override {
     PageResult<Track> out;
     {
-      SQLite::Statement q(db_, "SELECT COUNT(*) FROM track_hearts WHERE user_id = ?");
-      q.bind(1, user_id);
-      out.total = count_of(q);
+      StatementHandle q = conn_.statement("SELECT COUNT(*) FROM track_hearts WHERE user_id = ?");
+      q->bind(1, user_id);
+      out.total = count_of(*q);
     }
-    SQLite::Statement q(db_, std::string("SELECT ") + kTrackColumns +
-                                 " FROM track_hearts h JOIN tracks t ON t.id = h.track_id"
-                                 " WHERE h.user_id = ?"
-                                 " ORDER BY h.created_at DESC, h.rowid DESC LIMIT ? OFFSET ?");
-    q.bind(1, user_id);
-    q.bind(2, safe_limit(page));
-    q.bind(3, safe_offset(page));
-    while (q.executeStep()) out.items.push_back(read_track(q));
+    StatementHandle q =
+        conn_.statement(std::string("SELECT ") + kTrackColumns +
+                        " FROM track_hearts h JOIN tracks t ON t.id = h.track_id"
+                        " WHERE h.user_id = ?"
+                        " ORDER BY h.created_at DESC, h.rowid DESC LIMIT ? OFFSET ?");
+    q->bind(1, user_id);
+    q->bind(2, safe_limit(page));
+    q->bind(3, safe_offset(page));
+    while (q->executeStep()) out.items.push_back(read_track(*q));
     return out;
   }
 
   std::optional<Artist> find_artist_by_normalized(const std::string& normalized_name) override {
-    SQLite::Statement q(db_, std::string("SELECT ") + kArtistColumns +
-                                 " FROM artists ar WHERE ar.normalized_name = ?");
-    q.bind(1, normalized_name);
-    if (!q.executeStep()) return std::nullopt;
-    return read_artist(q);
+    StatementHandle q = conn_.statement(std::string("SELECT ") + kArtistColumns +
+                                        " FROM artists ar WHERE ar.normalized_name = ?");
+    q->bind(1, normalized_name);
+    if (!q->executeStep()) return std::nullopt;
+    return read_artist(*q);
   }
 
   std::optional<Album> find_album_by_identity(int64_t artist_id,
                                               const std::string& normalized_title) override {
-    SQLite::Statement q(db_, std::string("SELECT ") + kAlbumColumns +
-                                 " FROM albums a JOIN artists ar ON ar.id = a.artist_id"
-                                 " WHERE a.artist_id = ? AND a.normalized_title = ?"
-                                 " ORDER BY a.id LIMIT 1");
-    q.bind(1, artist_id);
-    q.bind(2, normalized_title);
-    if (!q.executeStep()) return std::nullopt;
-    return read_album(q);
+    StatementHandle q = conn_.statement(std::string("SELECT ") + kAlbumColumns +
+                                        " FROM albums a JOIN artists ar ON ar.id = a.artist_id"
+                                        " WHERE a.artist_id = ? AND a.normalized_title = ?"
+                                        " ORDER BY a.id LIMIT 1");
+    q->bind(1, artist_id);
+    q->bind(2, normalized_title);
+    if (!q->executeStep()) return std::nullopt;
+    return read_album(*q);
   }
 
   std::optional<Album> find_album_by_release(const std::string& musicbrainz_release_id) override {
     if (musicbrainz_release_id.empty()) return std::nullopt;
-    SQLite::Statement q(db_, std::string("SELECT ") + kAlbumColumns +
-                                 " FROM albums a JOIN artists ar ON ar.id = a.artist_id"
-                                 " WHERE a.musicbrainz_release_id = ? ORDER BY a.id LIMIT 1");
-    q.bind(1, musicbrainz_release_id);
-    if (!q.executeStep()) return std::nullopt;
-    return read_album(q);
+    StatementHandle q =
+        conn_.statement(std::string("SELECT ") + kAlbumColumns +
+                        " FROM albums a JOIN artists ar ON ar.id = a.artist_id"
+                        " WHERE a.musicbrainz_release_id = ? ORDER BY a.id LIMIT 1");
+    q->bind(1, musicbrainz_release_id);
+    if (!q->executeStep()) return std::nullopt;
+    return read_album(*q);
   }
 
   std::vector<Track> find_tracks_by_sha256(const std::vector<std::string>& digests) override {
     std::vector<Track> out;
-    SQLite::Statement q(
-        db_, std::string("SELECT ") + kTrackColumns + " FROM tracks t WHERE t.sha256 = ?");
+    StatementHandle q = conn_.statement(std::string("SELECT ") + kTrackColumns +
+                                        " FROM tracks t WHERE t.sha256 = ?");
     for (const std::string& d : digests) {
       if (d.empty()) continue;
-      q.bind(1, d);
-      while (q.executeStep()) out.push_back(read_track(q));
-      q.reset();
+      q->bind(1, d);
+      while (q->executeStep()) out.push_back(read_track(*q));
+      q->reset();
     }
     return out;
   }
@@ -696,23 +836,23 @@ class SqliteLibraryRepository final : public LibraryRepository {
   void update_album(const Album& album) override {
     std::string normalized =
         album.normalized_title.empty() ? normalize_name(album.title) : album.normalized_title;
-    SQLite::Statement q(db_,
-                        "UPDATE albums SET title = ?, normalized_title = ?, year = ?, path = ?, "
-                        "disc_count = ?, total_tracks = ?, available_tracks = ?, "
-                        "musicbrainz_release_id = ?, source = ?, status = ? WHERE id = ?");
-    q.bind(1, album.title);
-    q.bind(2, normalized);
-    bind_int_or_null(q, 3, album.year);
-    q.bind(4, album.path);
-    q.bind(5, album.disc_count);
-    q.bind(6, album.total_tracks);
-    q.bind(7, album.available_tracks);
-    bind_text_or_null(q, 8, album.musicbrainz_release_id);
-    q.bind(9, album.source);
-    q.bind(10, album.status);
-    q.bind(11, album.id);
+    StatementHandle q = conn_.statement(
+        "UPDATE albums SET title = ?, normalized_title = ?, year = ?, path = ?, "
+        "disc_count = ?, total_tracks = ?, available_tracks = ?, "
+        "musicbrainz_release_id = ?, source = ?, status = ? WHERE id = ?");
+    q->bind(1, album.title);
+    q->bind(2, normalized);
+    bind_int_or_null(*q, 3, album.year);
+    q->bind(4, album.path);
+    q->bind(5, album.disc_count);
+    q->bind(6, album.total_tracks);
+    q->bind(7, album.available_tracks);
+    bind_text_or_null(*q, 8, album.musicbrainz_release_id);
+    q->bind(9, album.source);
+    q->bind(10, album.status);
+    q->bind(11, album.id);
     try {
-      q.exec();
+      q->exec();
     } catch (const SQLite::Exception& e) {
       if (is_unique_violation(e)) {
         throw ApiError::conflict("Album '" + album.title + "' already exists for this artist");
@@ -724,33 +864,32 @@ class SqliteLibraryRepository final : public LibraryRepository {
   void update_track(const Track& track) override {
     std::string normalized =
         track.normalized_title.empty() ? normalize_name(track.title) : track.normalized_title;
-    SQLite::Statement q(
-        db_,
+    StatementHandle q = conn_.statement(
         "UPDATE tracks SET disc = ?, number = ?, title = ?, normalized_title = ?, "
         "duration_ms = ?, path = ?, format = ?, lossless = ?, sample_rate = ?, bit_depth = ?, "
         "bitrate = ?, channels = ?, file_size = ?, sha256 = ?, checksum_verified_at = ?, "
         "source = ?, source_url = ?, musicbrainz_recording_id = ? WHERE id = ?");
-    q.bind(1, track.disc);
-    q.bind(2, track.number);
-    q.bind(3, track.title);
-    q.bind(4, normalized);
-    q.bind(5, track.duration_ms);
-    q.bind(6, track.path);
-    q.bind(7, track.format);
-    q.bind(8, track.lossless ? 1 : 0);
-    q.bind(9, track.sample_rate);
-    q.bind(10, track.bit_depth);
-    q.bind(11, track.bitrate);
-    q.bind(12, track.channels);
-    q.bind(13, track.file_size);
-    q.bind(14, track.sha256);
-    bind_text_or_null(q, 15, track.checksum_verified_at);
-    q.bind(16, track.source);
-    q.bind(17, track.source_url);
-    bind_text_or_null(q, 18, track.musicbrainz_recording_id);
-    q.bind(19, track.id);
+    q->bind(1, track.disc);
+    q->bind(2, track.number);
+    q->bind(3, track.title);
+    q->bind(4, normalized);
+    q->bind(5, track.duration_ms);
+    q->bind(6, track.path);
+    q->bind(7, track.format);
+    q->bind(8, track.lossless ? 1 : 0);
+    q->bind(9, track.sample_rate);
+    q->bind(10, track.bit_depth);
+    q->bind(11, track.bitrate);
+    q->bind(12, track.channels);
+    q->bind(13, track.file_size);
+    q->bind(14, track.sha256);
+    bind_text_or_null(*q, 15, track.checksum_verified_at);
+    q->bind(16, track.source);
+    q->bind(17, track.source_url);
+    bind_text_or_null(*q, 18, track.musicbrainz_recording_id);
+    q->bind(19, track.id);
     try {
-      q.exec();
+      q->exec();
     } catch (const SQLite::Exception& e) {
       if (is_unique_violation(e)) {
         throw ApiError::conflict("Track " + std::to_string(track.disc) + "-" +
@@ -762,23 +901,23 @@ class SqliteLibraryRepository final : public LibraryRepository {
   }
 
   bool delete_track(int64_t id) override {
-    SQLite::Statement q(db_, "DELETE FROM tracks WHERE id = ?");
-    q.bind(1, id);
-    return q.exec() > 0;
+    StatementHandle q = conn_.statement("DELETE FROM tracks WHERE id = ?");
+    q->bind(1, id);
+    return q->exec() > 0;
   }
 
   bool delete_album(int64_t id) override {
-    SQLite::Statement q(db_, "DELETE FROM albums WHERE id = ?");
-    q.bind(1, id);
-    return q.exec() > 0;
+    StatementHandle q = conn_.statement("DELETE FROM albums WHERE id = ?");
+    q->bind(1, id);
+    return q->exec() > 0;
   }
 
   bool delete_artist_if_empty(int64_t id) override {
-    SQLite::Statement q(db_,
-                        "DELETE FROM artists WHERE id = ?1 AND NOT EXISTS "
-                        "(SELECT 1 FROM albums WHERE artist_id = ?1)");
-    q.bind(1, id);
-    return q.exec() > 0;
+    StatementHandle q = conn_.statement(
+        "DELETE FROM artists WHERE id = ?1 AND NOT EXISTS "
+        "(SELECT 1 FROM albums WHERE artist_id = ?1)");
+    q->bind(1, id);
+    return q->exec() > 0;
   }
 
   std::vector<HeartHolder> heart_holders(int64_t album_id) override {
@@ -791,44 +930,44 @@ class SqliteLibraryRepository final : public LibraryRepository {
       return out.back();
     };
     {
-      SQLite::Statement q(db_,
-                          "SELECT u.id, u.username FROM album_hearts h JOIN users u "
-                          "ON u.id = h.user_id WHERE h.album_id = ? ORDER BY u.id");
-      q.bind(1, album_id);
-      while (q.executeStep()) holder(q.getColumn(0).getInt64(), text(q, 1)).album = true;
+      StatementHandle q = conn_.statement(
+          "SELECT u.id, u.username FROM album_hearts h JOIN users u "
+          "ON u.id = h.user_id WHERE h.album_id = ? ORDER BY u.id");
+      q->bind(1, album_id);
+      while (q->executeStep()) holder(q->getColumn(0).getInt64(), text(*q, 1)).album = true;
     }
-    SQLite::Statement q(db_,
-                        "SELECT u.id, u.username, t.id FROM track_hearts h "
-                        "JOIN tracks t ON t.id = h.track_id JOIN users u ON u.id = h.user_id "
-                        "WHERE t.album_id = ? ORDER BY u.id, t.disc, t.number");
-    q.bind(1, album_id);
-    while (q.executeStep()) {
-      holder(q.getColumn(0).getInt64(), text(q, 1)).track_ids.push_back(q.getColumn(2).getInt64());
+    StatementHandle q = conn_.statement(
+        "SELECT u.id, u.username, t.id FROM track_hearts h "
+        "JOIN tracks t ON t.id = h.track_id JOIN users u ON u.id = h.user_id "
+        "WHERE t.album_id = ? ORDER BY u.id, t.disc, t.number");
+    q->bind(1, album_id);
+    while (q->executeStep()) {
+      holder(q->getColumn(0).getInt64(), text(*q, 1))
+          .track_ids.push_back(q->getColumn(2).getInt64());
     }
     return out;
   }
 
   std::vector<std::string> hearted_paths(int64_t user_id) override {
-    SQLite::Statement q(
-        db_,
+    StatementHandle q = conn_.statement(
         "SELECT t.path FROM tracks t WHERE t.album_id IN "
         "(SELECT album_id FROM album_hearts WHERE user_id = ?1) "
         "UNION SELECT t.path FROM track_hearts h JOIN tracks t ON t.id = h.track_id "
         "WHERE h.user_id = ?1 ORDER BY 1");
-    q.bind(1, user_id);
+    q->bind(1, user_id);
     std::vector<std::string> out;
-    while (q.executeStep()) out.push_back(text(q, 0));
+    while (q->executeStep()) out.push_back(text(*q, 0));
     return out;
   }
 
  private:
   // Runs a heart insert/delete; true when a row changed.
   bool change(const char* sql, int64_t user_id, int64_t entity_id, const char* entity) {
-    SQLite::Statement q(db_, sql);
-    q.bind(1, user_id);
-    q.bind(2, entity_id);
+    StatementHandle q = conn_.statement(sql);
+    q->bind(1, user_id);
+    q->bind(2, entity_id);
     try {
-      return q.exec() > 0;
+      return q->exec() > 0;
     } catch (const SQLite::Exception& e) {
       if (is_foreign_key_violation(e)) {
         throw ApiError::not_found(std::string(entity) + " " + std::to_string(entity_id) +
@@ -838,83 +977,83 @@ class SqliteLibraryRepository final : public LibraryRepository {
     }
   }
 
-  SQLite::Database& db_;
+  Connection& conn_;
 };
 
 class SqliteActivityRepository final : public ActivityRepository {
  public:
-  explicit SqliteActivityRepository(SQLite::Database& db) : db_(db) {}
+  explicit SqliteActivityRepository(Connection& conn) : conn_(conn) {}
 
   Activity insert(const Activity& activity) override {
-    SQLite::Statement q(db_,
-                        "INSERT INTO activity (user_id, action, entity_type, entity_id, details) "
-                        "VALUES (?, ?, ?, ?, ?) RETURNING id");
+    StatementHandle q = conn_.statement(
+        "INSERT INTO activity (user_id, action, entity_type, entity_id, details) "
+        "VALUES (?, ?, ?, ?, ?) RETURNING id");
     if (activity.user_id) {
-      q.bind(1, *activity.user_id);
+      q->bind(1, *activity.user_id);
     } else {
-      q.bind(1);
+      q->bind(1);
     }
-    q.bind(2, activity.action);
-    q.bind(3, activity.entity_type);
-    q.bind(4, activity.entity_id);
-    q.bind(5, activity.details_json.empty() ? std::string("{}") : activity.details_json);
+    q->bind(2, activity.action);
+    q->bind(3, activity.entity_type);
+    q->bind(4, activity.entity_id);
+    q->bind(5, activity.details_json.empty() ? std::string("{}") : activity.details_json);
     try {
-      q.executeStep();
+      q->executeStep();
     } catch (const SQLite::Exception& e) {
       if (is_foreign_key_violation(e)) {
         throw ApiError::not_found("User " + std::to_string(*activity.user_id) + " not found");
       }
       throw;
     }
-    int64_t id = q.getColumn(0).getInt64();
-    q.reset();
+    int64_t id = q->getColumn(0).getInt64();
+    q->reset();
     // Re-read for created_at and username, exactly as list() reports them.
-    SQLite::Statement r(db_, std::string("SELECT ") + kActivityColumns +
-                                 " FROM activity ac LEFT JOIN users u ON u.id = ac.user_id"
-                                 " WHERE ac.id = ?");
-    r.bind(1, id);
-    r.executeStep();
-    return read_activity(r);
+    StatementHandle r = conn_.statement(std::string("SELECT ") + kActivityColumns +
+                                        " FROM activity ac LEFT JOIN users u ON u.id = ac.user_id"
+                                        " WHERE ac.id = ?");
+    r->bind(1, id);
+    r->executeStep();
+    return read_activity(*r);
   }
 
   std::vector<Activity> list(int64_t limit, int64_t before_id) override {
-    SQLite::Statement q(db_, std::string("SELECT ") + kActivityColumns +
-                                 " FROM activity ac LEFT JOIN users u ON u.id = ac.user_id" +
-                                 (before_id > 0 ? " WHERE ac.id < ?2" : "") +
-                                 " ORDER BY ac.id DESC LIMIT ?1");
-    q.bind(1, limit < 0 ? int64_t{0} : limit);
-    if (before_id > 0) q.bind(2, before_id);
+    StatementHandle q = conn_.statement(std::string("SELECT ") + kActivityColumns +
+                                        " FROM activity ac LEFT JOIN users u ON u.id = ac.user_id" +
+                                        (before_id > 0 ? " WHERE ac.id < ?2" : "") +
+                                        " ORDER BY ac.id DESC LIMIT ?1");
+    q->bind(1, limit < 0 ? int64_t{0} : limit);
+    if (before_id > 0) q->bind(2, before_id);
     std::vector<Activity> out;
-    while (q.executeStep()) out.push_back(read_activity(q));
+    while (q->executeStep()) out.push_back(read_activity(*q));
     return out;
   }
 
  private:
-  SQLite::Database& db_;
+  Connection& conn_;
 };
 
 class SqliteMetaRepository final : public MetaRepository {
  public:
-  explicit SqliteMetaRepository(SQLite::Database& db) : db_(db) {}
+  explicit SqliteMetaRepository(Connection& conn) : conn_(conn) {}
 
   std::optional<std::string> get(const std::string& key) override {
-    SQLite::Statement q(db_, "SELECT value FROM meta WHERE key = ?");
-    q.bind(1, key);
-    if (!q.executeStep()) return std::nullopt;
-    return text(q, 0);
+    StatementHandle q = conn_.statement("SELECT value FROM meta WHERE key = ?");
+    q->bind(1, key);
+    if (!q->executeStep()) return std::nullopt;
+    return text(*q, 0);
   }
 
   void put(const std::string& key, const std::string& value) override {
-    SQLite::Statement q(db_,
-                        "INSERT INTO meta (key, value) VALUES (?, ?) "
-                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-    q.bind(1, key);
-    q.bind(2, value);
-    q.exec();
+    StatementHandle q = conn_.statement(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    q->bind(1, key);
+    q->bind(2, value);
+    q->exec();
   }
 
  private:
-  SQLite::Database& db_;
+  Connection& conn_;
 };
 
 constexpr const char* kReviewColumns =
@@ -972,40 +1111,40 @@ std::string reasons_json(const std::vector<std::string>& reasons) {
 
 class SqliteImportRepository final : public ImportRepository {
  public:
-  explicit SqliteImportRepository(SQLite::Database& db) : db_(db) {}
+  explicit SqliteImportRepository(Connection& conn) : conn_(conn) {}
 
   ReviewItem create_review(const ReviewItem& item) override {
-    SQLite::Statement q(db_,
-                        "INSERT INTO review_items (status, path, path_name, suggested_artist, "
-                        "suggested_album, suggested_year, confidence, reasons, track_count, "
-                        "quality_summary, source, download_id, user_id, duplicate_of) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
-    q.bind(1, item.status);
-    q.bind(2, item.path);
-    q.bind(3, item.path_name);
-    q.bind(4, item.suggested_artist);
-    q.bind(5, item.suggested_album);
-    bind_int_or_null(q, 6, item.suggested_year);
-    q.bind(7, item.confidence);
-    q.bind(8, reasons_json(item.reasons));
-    q.bind(9, item.track_count);
-    q.bind(10, item.quality_summary);
-    q.bind(11, item.source);
-    bind_opt(q, 12, item.download_id);
-    bind_opt(q, 13, item.user_id);
-    bind_opt(q, 14, item.duplicate_of);
-    q.executeStep();
-    int64_t id = q.getColumn(0).getInt64();
-    q.reset();
+    StatementHandle q = conn_.statement(
+        "INSERT INTO review_items (status, path, path_name, suggested_artist, "
+        "suggested_album, suggested_year, confidence, reasons, track_count, "
+        "quality_summary, source, download_id, user_id, duplicate_of) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+    q->bind(1, item.status);
+    q->bind(2, item.path);
+    q->bind(3, item.path_name);
+    q->bind(4, item.suggested_artist);
+    q->bind(5, item.suggested_album);
+    bind_int_or_null(*q, 6, item.suggested_year);
+    q->bind(7, item.confidence);
+    q->bind(8, reasons_json(item.reasons));
+    q->bind(9, item.track_count);
+    q->bind(10, item.quality_summary);
+    q->bind(11, item.source);
+    bind_opt(*q, 12, item.download_id);
+    bind_opt(*q, 13, item.user_id);
+    bind_opt(*q, 14, item.duplicate_of);
+    q->executeStep();
+    int64_t id = q->getColumn(0).getInt64();
+    q->reset();
     return *find_review(id);
   }
 
   std::optional<ReviewItem> find_review(int64_t id) override {
-    SQLite::Statement q(
-        db_, std::string("SELECT ") + kReviewColumns + " FROM review_items WHERE id = ?");
-    q.bind(1, id);
-    if (!q.executeStep()) return std::nullopt;
-    return read_review(q);
+    StatementHandle q = conn_.statement(std::string("SELECT ") + kReviewColumns +
+                                        " FROM review_items WHERE id = ?");
+    q->bind(1, id);
+    if (!q->executeStep()) return std::nullopt;
+    return read_review(*q);
   }
 
   PageResult<ReviewItem> list_reviews(const std::string& status, std::optional<int64_t> visible_to,
@@ -1020,69 +1159,70 @@ class SqliteImportRepository final : public ImportRepository {
     };
     PageResult<ReviewItem> out;
     {
-      SQLite::Statement q(db_, "SELECT COUNT(*) FROM review_items" + where);
-      bind_filters(q);
-      out.total = count_of(q);
+      StatementHandle q = conn_.statement("SELECT COUNT(*) FROM review_items" + where);
+      bind_filters(*q);
+      out.total = count_of(*q);
     }
-    SQLite::Statement q(db_, std::string("SELECT ") + kReviewColumns + " FROM review_items" +
-                                 where + " ORDER BY id DESC LIMIT ?3 OFFSET ?4");
-    bind_filters(q);
-    q.bind(3, safe_limit(page));
-    q.bind(4, safe_offset(page));
-    while (q.executeStep()) out.items.push_back(read_review(q));
+    StatementHandle q =
+        conn_.statement(std::string("SELECT ") + kReviewColumns + " FROM review_items" + where +
+                        " ORDER BY id DESC LIMIT ?3 OFFSET ?4");
+    bind_filters(*q);
+    q->bind(3, safe_limit(page));
+    q->bind(4, safe_offset(page));
+    while (q->executeStep()) out.items.push_back(read_review(*q));
     return out;
   }
 
   void update_review(const ReviewItem& item) override {
-    SQLite::Statement q(db_,
-                        "UPDATE review_items SET status = ?, path = ?, path_name = ?, "
-                        "suggested_artist = ?, suggested_album = ?, suggested_year = ?, "
-                        "reasons = ?, duplicate_of = ?, reviewer_id = ?, album_id = ?, "
-                        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?");
-    q.bind(1, item.status);
-    q.bind(2, item.path);
-    q.bind(3, item.path_name);
-    q.bind(4, item.suggested_artist);
-    q.bind(5, item.suggested_album);
-    bind_int_or_null(q, 6, item.suggested_year);
-    q.bind(7, reasons_json(item.reasons));
-    bind_opt(q, 8, item.duplicate_of);
-    bind_opt(q, 9, item.reviewer_id);
-    bind_opt(q, 10, item.album_id);
-    q.bind(11, item.id);
-    q.exec();
+    StatementHandle q = conn_.statement(
+        "UPDATE review_items SET status = ?, path = ?, path_name = ?, "
+        "suggested_artist = ?, suggested_album = ?, suggested_year = ?, "
+        "reasons = ?, duplicate_of = ?, reviewer_id = ?, album_id = ?, "
+        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?");
+    q->bind(1, item.status);
+    q->bind(2, item.path);
+    q->bind(3, item.path_name);
+    q->bind(4, item.suggested_artist);
+    q->bind(5, item.suggested_album);
+    bind_int_or_null(*q, 6, item.suggested_year);
+    q->bind(7, reasons_json(item.reasons));
+    bind_opt(*q, 8, item.duplicate_of);
+    bind_opt(*q, 9, item.reviewer_id);
+    bind_opt(*q, 10, item.album_id);
+    q->bind(11, item.id);
+    q->exec();
   }
 
   void add_history(const ImportHistoryRow& row) override {
-    SQLite::Statement q(db_,
-                        "INSERT INTO import_history (normalized_artist, normalized_album, "
-                        "normalized_track, source, quality, sha256, album_id, track_id) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    q.bind(1, row.normalized_artist);
-    q.bind(2, row.normalized_album);
-    q.bind(3, row.normalized_track);
-    q.bind(4, row.source);
-    q.bind(5, row.quality);
-    q.bind(6, row.sha256);
-    bind_int_or_null(q, 7, row.album_id);
-    bind_int_or_null(q, 8, row.track_id);
-    q.exec();
+    StatementHandle q = conn_.statement(
+        "INSERT INTO import_history (normalized_artist, normalized_album, "
+        "normalized_track, source, quality, sha256, album_id, track_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    q->bind(1, row.normalized_artist);
+    q->bind(2, row.normalized_album);
+    q->bind(3, row.normalized_track);
+    q->bind(4, row.source);
+    q->bind(5, row.quality);
+    q->bind(6, row.sha256);
+    bind_int_or_null(*q, 7, row.album_id);
+    bind_int_or_null(*q, 8, row.track_id);
+    q->exec();
   }
 
   void mark_move_committed(const std::string& move_id) override {
-    SQLite::Statement q(db_, "INSERT OR IGNORE INTO committed_moves (id) VALUES (?)");
-    q.bind(1, move_id);
-    q.exec();
+    StatementHandle q = conn_.statement("INSERT OR IGNORE INTO committed_moves (id) VALUES (?)");
+    q->bind(1, move_id);
+    q->exec();
   }
 
   bool is_move_committed(const std::string& move_id) override {
-    SQLite::Statement q(db_, "SELECT 1 FROM committed_moves WHERE id = ?");
-    q.bind(1, move_id);
-    return q.executeStep();
+    StatementHandle q = conn_.statement("SELECT 1 FROM committed_moves WHERE id = ?");
+    q->bind(1, move_id);
+    return q->executeStep();
   }
 
  private:
-  SQLite::Database& db_;
+  Connection& conn_;
 };
 
 // ---------------------------------------------------------------------------
@@ -1094,11 +1234,11 @@ class SqliteSession final : public StoreSession {
       : lease_(std::move(lease)),
         write_(write),
         durable_(write && durable),
-        users_(lease_.db()),
-        library_(lease_.db()),
-        activity_(lease_.db()),
-        meta_(lease_.db()),
-        imports_(lease_.db()) {
+        users_(lease_.conn()),
+        library_(lease_.conn()),
+        activity_(lease_.conn()),
+        meta_(lease_.conn()),
+        imports_(lease_.conn()) {
     // IMMEDIATE takes the write lock now, under the busy timeout, instead of
     // failing with SQLITE_BUSY when a read later upgrades to a write.
     // WAL with synchronous=NORMAL makes a commit durable only at the next

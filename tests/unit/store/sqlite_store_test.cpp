@@ -1,5 +1,6 @@
 // Exercises the SQLite store against real database files in a temp dir.
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -895,6 +896,188 @@ TEST_F(StoreTest, CommittedMovesAndHistory) {
   }
   EXPECT_FALSE(
       store_->read([&](StoreSession& s) { return s.imports().is_move_committed("import-3"); }));
+}
+
+// --- Prepared statement cache ----------------------------------------------
+// Each pooled connection keeps its prepared statements; these check that a
+// reused statement never serves stale rows or keeps locks.
+
+TEST_F(StoreTest, CachedQueriesSeeChangesWithinAndAcrossSessions) {
+  Artist artist = make_artist("Cache");
+  Album album = make_album(artist.id, "First");
+  auto title_of = [&](StoreSession& s) { return s.library().find_album(album.id)->title; };
+  auto titles = [&](StoreSession& s) {
+    std::vector<std::string> out;
+    for (const Album& a : s.library().list_albums(artist.id, "", Page{}).items) {
+      out.push_back(a.title);
+    }
+    return out;
+  };
+
+  // Within one write session: the same statements, run again after the
+  // session's own changes.
+  store_->write([&](StoreSession& s) {
+    EXPECT_EQ(title_of(s), "First");
+    EXPECT_EQ(titles(s), std::vector<std::string>{"First"});
+    Album changed = *s.library().find_album(album.id);
+    changed.title = "Second";
+    changed.normalized_title = "";
+    s.library().update_album(changed);
+    EXPECT_EQ(title_of(s), "Second");
+    Album extra;
+    extra.artist_id = artist.id;
+    extra.title = "Extra";
+    s.library().create_album(extra);
+    EXPECT_EQ(titles(s), (std::vector<std::string>{"Extra", "Second"}));
+  });
+
+  // Across sessions (the pool hands the same connection back, with its
+  // statements): each session sees what the previous one committed.
+  EXPECT_EQ(store_->read(title_of), "Second");
+  store_->write([&](StoreSession& s) {
+    Album changed = *s.library().find_album(album.id);
+    changed.title = "Third";
+    changed.normalized_title = "";
+    s.library().update_album(changed);
+  });
+  EXPECT_EQ(store_->read(title_of), "Third");
+  EXPECT_EQ(store_->read(titles), (std::vector<std::string>{"Extra", "Third"}));
+
+  // Within one read session, while another connection commits in between.
+  auto reader = store_->open_session(false);
+  EXPECT_EQ(title_of(*reader), "Third");
+  EXPECT_EQ(reader->library().list_albums(0, "", Page{}).total, 2);
+  store_->write([&](StoreSession& s) {
+    Album changed = *s.library().find_album(album.id);
+    changed.title = "Fourth";
+    changed.normalized_title = "";
+    s.library().update_album(changed);
+    s.library().delete_album(s.library().find_album_by_identity(artist.id, "extra")->id);
+  });
+  EXPECT_EQ(title_of(*reader), "Fourth");
+  EXPECT_EQ(reader->library().list_albums(0, "", Page{}).total, 1);
+  EXPECT_EQ(titles(*reader), std::vector<std::string>{"Fourth"});
+}
+
+TEST_F(StoreTest, AbandonedLookupKeepsNoSnapshotOrLock) {
+  make_user("alice");
+  {
+    auto reader = store_->open_session(false);
+    // A single-row lookup steps once and leaves its statement mid-result; the
+    // cache must reset it, or its read transaction would stay open.
+    ASSERT_TRUE(reader->users().find_by_name("alice"));
+    ASSERT_TRUE(reader->meta().get("absent") == std::nullopt);
+
+    // A writer on another connection goes straight through: far below the
+    // 5 s busy timeout it would otherwise wait out and then fail.
+    auto start = std::chrono::steady_clock::now();
+    store_->write([](StoreSession& s) { s.users().create("bob", "hash", false); });
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+
+    // The reader's next statements see the commit: no old snapshot pinned.
+    EXPECT_EQ(reader->users().count(), 2);
+    EXPECT_TRUE(reader->users().find_by_name("bob"));
+  }
+  // The pool hands the reader's connection to the next session. A snapshot
+  // older than bob's commit would make its BEGIN IMMEDIATE fail at once with
+  // SQLITE_BUSY_SNAPSHOT, which no busy timeout can wait out.
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_NO_THROW(store_->write([](StoreSession& s) { s.users().create("carol", "hash", false); }));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(store_->read([](StoreSession& s) { return s.users().count(); }), 3);
+}
+
+TEST_F(StoreTest, AbandonedLookupInAnotherThreadDoesNotBlockWriters) {
+  // Like WriterWaitsForLockHolderUnderBusyTimeout, but the holder only reads:
+  // a lookup left after one step, then the session is kept open.
+  make_user("alice");
+  std::atomic<bool> looked_up{false};
+  std::atomic<bool> writer_done{false};
+  std::thread holder([&] {
+    auto session = store_->open_session(false);
+    EXPECT_TRUE(session->users().find_by_name("alice"));
+    looked_up = true;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (!writer_done && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    // Sees the writer's commit in the same session.
+    EXPECT_EQ(session->users().count(), 2);
+  });
+  while (!looked_up) std::this_thread::yield();
+  auto start = std::chrono::steady_clock::now();
+  store_->write([](StoreSession& s) { s.users().create("bob", "hash", false); });
+  auto waited = std::chrono::steady_clock::now() - start;
+  writer_done = true;
+  holder.join();
+  EXPECT_LT(waited, std::chrono::seconds(2));
+}
+
+TEST_F(StoreTest, CachedStatementsSurviveSchemaChanges) {
+  Artist artist = make_artist("Schema");
+  Album album = make_album(artist.id, "Changes");
+  Track t = make_track(album.id, 1, "One");
+  store_->write([&](StoreSession& s) {
+    Track changed = t;
+    changed.sha256 = std::string(64, 'c');
+    s.library().update_track(changed);
+  });
+  auto by_sha = [](StoreSession& s) {
+    return s.library().find_tracks_by_sha256({std::string(64, 'c')}).size();
+  };
+  ASSERT_EQ(store_->read(by_sha), 1u);
+  ASSERT_TRUE(store_->read([](StoreSession& s) { return s.users().find_by_name("x"); }) ==
+              std::nullopt);
+
+  // Another connection changes the schema under the cached statements: the
+  // index their plan uses disappears, a table they read gains a column.
+  {
+    SQLite::Database other((dir_.path() / "db" / "barbossa.db").string(), SQLite::OPEN_READWRITE);
+    other.exec("PRAGMA busy_timeout = 5000");
+    other.exec("DROP INDEX tracks_sha256");
+    other.exec("ALTER TABLE users ADD COLUMN nickname TEXT");
+  }
+  EXPECT_EQ(store_->read(by_sha), 1u);
+  make_user("x");
+  EXPECT_EQ(store_->read([](StoreSession& s) { return s.users().find_by_name("x")->username; }),
+            "x");
+}
+
+TEST(StoreOpenTest, MigrationOnAConnectionWithCachedStatements) {
+  // A database at schema version 1, used through the store (which caches its
+  // statements), then migrated on the same pooled connection.
+  TempDir dir;
+  std::string path = (dir.path() / "v1.db").string();
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec(
+        "CREATE TABLE schema_migrations ("
+        "  version    INTEGER PRIMARY KEY,"
+        "  applied_at TEXT NOT NULL)");
+    db.exec(std::string(sqlite_migrations().front().sql));
+    db.exec("INSERT INTO schema_migrations VALUES (1, '2024-01-01T00:00:00.000Z')");
+  }
+  auto store = open_store(path);
+  ASSERT_EQ(store->schema_version(), 1);
+  store->write([](StoreSession& s) {
+    s.users().create("early", "hash", false);
+    s.meta().put("k", "1");
+  });
+  EXPECT_EQ(store->read([](StoreSession& s) { return s.users().count(); }), 1);
+
+  EXPECT_EQ(store->migrate(), static_cast<int>(sqlite_migrations().size()) - 1);
+  EXPECT_EQ(store->schema_version(), store->latest_schema_version());
+  store->write([](StoreSession& s) {
+    EXPECT_TRUE(s.users().find_by_name("early"));
+    s.users().create("late", "hash", false);
+    s.meta().put("k", "2");
+    s.imports().mark_move_committed("after-migration");
+  });
+  store->read([](StoreSession& s) {
+    EXPECT_EQ(s.users().count(), 2);
+    EXPECT_EQ(s.meta().get("k"), "2");
+    EXPECT_TRUE(s.imports().is_move_committed("after-migration"));
+  });
 }
 
 }  // namespace
