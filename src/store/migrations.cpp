@@ -179,6 +179,62 @@ CREATE INDEX albums_release ON albums (musicbrainz_release_id)
   WHERE musicbrainz_release_id IS NOT NULL;
 )sql";
 
+// Durable jobs (SPEC 8) and the scheduler's tables. Job times are INTEGER
+// milliseconds since the epoch, not ISO text: the claim query compares them
+// with a clock the caller passes in (tests inject one), and lease/backoff
+// arithmetic stays in SQL without date parsing. A live job (queued or
+// running) owns its dedupe key; finished rows keep theirs for history.
+// schedule_firings' primary key makes each firing exactly-once across
+// processes: the process whose INSERT succeeds runs it.
+constexpr std::string_view kMigration3 = R"sql(
+CREATE TABLE jobs (
+  id               INTEGER PRIMARY KEY,
+  queue            TEXT    NOT NULL
+                           CHECK (queue IN ('downloads', 'imports', 'exports', 'maintenance')),
+  type             TEXT    NOT NULL,
+  payload          TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(payload)),
+  dedupe_key       TEXT,
+  status           TEXT    NOT NULL DEFAULT 'queued'
+                           CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'dead',
+                                             'cancelled')),
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  max_attempts     INTEGER NOT NULL DEFAULT 3,
+  run_after        INTEGER NOT NULL,
+  lease_holder     TEXT,
+  lease_expires_at INTEGER,
+  cancel_requested INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
+  last_error       TEXT    NOT NULL DEFAULT '',
+  progress         INTEGER NOT NULL DEFAULT 0,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL,
+  finished_at      INTEGER
+);
+CREATE UNIQUE INDEX jobs_live_dedupe ON jobs (dedupe_key)
+  WHERE dedupe_key IS NOT NULL AND status IN ('queued', 'running');
+-- The claim query: due queued jobs per queue in (run_after, id) order, and
+-- running jobs whose lease expired. Partial, so finished history costs nothing.
+CREATE INDEX jobs_claim ON jobs (queue, run_after, id) WHERE status = 'queued';
+CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE status = 'running';
+-- Admin listing by status, newest first. A queue filter alone scans: every
+-- index here is written on each state change, which the queue's throughput
+-- pays for (bench/jobs_bench.cpp).
+CREATE INDEX jobs_status ON jobs (status, id);
+
+CREATE TABLE schedules (
+  name     TEXT    PRIMARY KEY,
+  cron     TEXT    NOT NULL,
+  last_run INTEGER,
+  next_run INTEGER,
+  enabled  INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1))
+);
+
+CREATE TABLE schedule_firings (
+  name      TEXT    NOT NULL,
+  fire_time INTEGER NOT NULL,
+  PRIMARY KEY (name, fire_time)
+);
+)sql";
+
 bool table_exists(SQLite::Database& db, const char* name) {
   SQLite::Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
   q.bind(1, name);
@@ -227,6 +283,7 @@ const std::vector<Migration>& sqlite_migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, kMigration1},
       {2, kMigration2},
+      {3, kMigration3},
   };
   return kMigrations;
 }
