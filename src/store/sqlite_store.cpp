@@ -1560,6 +1560,89 @@ class SqliteJobRepository final : public JobRepository {
 };
 
 // ---------------------------------------------------------------------------
+// Schedules
+
+constexpr const char* kScheduleColumns = "name, cron, enabled, last_run, next_run";
+
+ScheduleRow read_schedule(const SQLite::Statement& q) {
+  ScheduleRow r;
+  r.name = text(q, 0);
+  r.cron = text(q, 1);
+  r.enabled = q.getColumn(2).getInt() != 0;
+  r.last_run = opt_int(q, 3);
+  r.next_run = opt_int(q, 4);
+  return r;
+}
+
+class SqliteScheduleRepository final : public ScheduleRepository {
+ public:
+  explicit SqliteScheduleRepository(Connection& conn) : conn_(conn) {}
+
+  void upsert(const std::string& name, const std::string& cron, bool enabled) override {
+    // SET expressions see the old row, so the CASE compares with the old cron.
+    StatementHandle q = conn_.statement(
+        "INSERT INTO schedules (name, cron, enabled) VALUES (?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET "
+        "next_run = CASE WHEN schedules.cron = excluded.cron THEN schedules.next_run END, "
+        "cron = excluded.cron, enabled = excluded.enabled");
+    q->bind(1, name);
+    q->bind(2, cron);
+    q->bind(3, enabled ? 1 : 0);
+    q->exec();
+  }
+
+  std::vector<ScheduleRow> list() override {
+    StatementHandle q = conn_.statement(std::string("SELECT ") + kScheduleColumns +
+                                        " FROM schedules ORDER BY name");
+    std::vector<ScheduleRow> out;
+    while (q->executeStep()) out.push_back(read_schedule(*q));
+    return out;
+  }
+
+  std::optional<ScheduleRow> find(const std::string& name) override {
+    StatementHandle q = conn_.statement(std::string("SELECT ") + kScheduleColumns +
+                                        " FROM schedules WHERE name = ?");
+    q->bind(1, name);
+    if (!q->executeStep()) return std::nullopt;
+    return read_schedule(*q);
+  }
+
+  bool claim_firing(const std::string& name, int64_t fire_time) override {
+    StatementHandle q =
+        conn_.statement("INSERT OR IGNORE INTO schedule_firings (name, fire_time) VALUES (?, ?)");
+    q->bind(1, name);
+    q->bind(2, fire_time);
+    return q->exec() > 0;
+  }
+
+  int64_t prune_firings(const std::string& name, int64_t before) override {
+    StatementHandle q =
+        conn_.statement("DELETE FROM schedule_firings WHERE name = ? AND fire_time < ?");
+    q->bind(1, name);
+    q->bind(2, before);
+    return q->exec();
+  }
+
+  void set_last_run(const std::string& name, int64_t fire_time) override {
+    StatementHandle q = conn_.statement(
+        "UPDATE schedules SET last_run = MAX(COALESCE(last_run, ?1), ?1) WHERE name = ?2");
+    q->bind(1, fire_time);
+    q->bind(2, name);
+    q->exec();
+  }
+
+  void set_next_run(const std::string& name, std::optional<int64_t> next_run) override {
+    StatementHandle q = conn_.statement("UPDATE schedules SET next_run = ? WHERE name = ?");
+    bind_opt(*q, 1, next_run);
+    q->bind(2, name);
+    q->exec();
+  }
+
+ private:
+  Connection& conn_;
+};
+
+// ---------------------------------------------------------------------------
 // Session and store
 
 class SqliteSession final : public StoreSession {
@@ -1573,7 +1656,8 @@ class SqliteSession final : public StoreSession {
         activity_(lease_.conn()),
         meta_(lease_.conn()),
         imports_(lease_.conn()),
-        jobs_(lease_.conn()) {
+        jobs_(lease_.conn()),
+        schedules_(lease_.conn()) {
     // IMMEDIATE takes the write lock now, under the busy timeout, instead of
     // failing with SQLITE_BUSY when a read later upgrades to a write.
     // WAL with synchronous=NORMAL makes a commit durable only at the next
@@ -1612,6 +1696,7 @@ class SqliteSession final : public StoreSession {
   MetaRepository& meta() override { return meta_; }
   ImportRepository& imports() override { return imports_; }
   JobRepository& jobs() override { return jobs_; }
+  ScheduleRepository& schedules() override { return schedules_; }
 
   void commit() override {
     if (!write_ || committed_) return;
@@ -1630,6 +1715,7 @@ class SqliteSession final : public StoreSession {
   SqliteMetaRepository meta_;
   SqliteImportRepository imports_;
   SqliteJobRepository jobs_;
+  SqliteScheduleRepository schedules_;
 };
 
 class SqliteStore final : public Store {
