@@ -27,6 +27,8 @@
 #include "auth/password.h"
 #include "bus/event_bus.h"
 #include "core/error.h"
+#include "importer/integrity.h"
+#include "media/worker_pool.h"
 #include "services/account_service.h"
 
 namespace barbossa {
@@ -184,6 +186,43 @@ int run_import(const Config& config, Store& store, const std::vector<std::string
   return exit_code;
 }
 
+// `barbossa verify`: offline, and allowed while a server runs on the same
+// data (its only writes are checksum_verified_at and the stored report). No
+// library stack: that would create folders and replay crashed album moves,
+// which a checker has no business doing.
+int run_verify(const Config& config, Store& store, bool as_json, size_t threads) {
+  if (threads == 0) threads = std::max<size_t>(1, std::thread::hardware_concurrency());
+  // One pool for the whole run: threads (and their hash buffers) started per
+  // batch cost more than they save.
+  WorkerPool pool(std::max<size_t>(1, threads - 1));
+  IntegrityOptions options;
+  options.threads = threads;
+  const std::filesystem::path library =
+      std::filesystem::absolute(config.get("LIBRARY_DIR")).lexically_normal();
+  IntegrityReport r = verify_library(store, library, &pool, options);
+  if (as_json) {
+    std::cout << r.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << std::endl;
+  } else {
+    std::cout << fmt::format("checked {} track(s) in {} ms: ", r.checked, r.duration_ms);
+    if (r.clean()) {
+      std::cout << "all files present and intact\n";
+    } else {
+      std::cout << fmt::format("{} missing, {} mismatched\n", r.missing.size(),
+                               r.mismatched.size());
+    }
+    for (const MissingTrack& m : r.missing) {
+      std::cout << fmt::format("  missing     track {}: {}\n", m.track_id, m.path);
+    }
+    for (const MismatchedTrack& m : r.mismatched) {
+      std::cout << fmt::format("  mismatched  track {}: {} (expected {}, found {})\n", m.track_id,
+                               m.path, m.expected, m.actual);
+    }
+    std::cout << std::flush;
+  }
+  return r.clean() ? 0 : 1;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv, char** env) {
@@ -236,6 +275,15 @@ int run_cli(int argc, char** argv, char** env) {
   size_t import_jobs = 0;
   import_cmd->add_option("--jobs", import_jobs, "Folders imported at once (0: cores + 1)");
 
+  bool verify_json = false;
+  size_t verify_threads = 0;
+  auto* verify_cmd = app.add_subcommand(
+      "verify",
+      "Check every track's file exists and matches its SHA-256 (exit 0 clean, 1 problems or "
+      "error)");
+  verify_cmd->add_flag("--json", verify_json, "Print the report as JSON (SPEC 8 shape)");
+  verify_cmd->add_option("--threads", verify_threads, "Hashing threads (0: cores)");
+
   // Test and bench tooling: records without files, until the importer exists.
   auto* dev =
       app.add_subcommand("dev", "Developer tools: seed the library for tests and benchmarks");
@@ -287,6 +335,7 @@ int run_cli(int argc, char** argv, char** env) {
       return run_import(config, *store, import_paths, import_copy, import_source, import_json,
                         import_jobs);
     }
+    if (verify_cmd->parsed()) return run_verify(config, *store, verify_json, verify_threads);
     if (dev_seed->parsed()) {
       int64_t first = seed_library(*store, seed);
       std::cout << "{\"first_album_id\": " << first << ", \"albums\": " << seed.albums

@@ -679,6 +679,16 @@ class SqliteLibraryRepository final : public LibraryRepository {
     return read_track(*q);
   }
 
+  std::vector<Track> tracks_after(int64_t after_id, int64_t limit) override {
+    StatementHandle q = conn_.statement(std::string("SELECT ") + kTrackColumns +
+                                        " FROM tracks t WHERE t.id > ? ORDER BY t.id LIMIT ?");
+    q->bind(1, after_id);
+    q->bind(2, std::max<int64_t>(0, limit));
+    std::vector<Track> out;
+    while (q->executeStep()) out.push_back(read_track(*q));
+    return out;
+  }
+
   PageResult<Track> search_tracks(const std::string& query, Page page) override {
     std::string where = query.empty() ? "" : " WHERE instr(t.normalized_title, ?1) > 0";
     PageResult<Track> out;

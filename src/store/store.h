@@ -175,6 +175,10 @@ class LibraryRepository {
   virtual std::vector<Track> album_tracks(int64_t album_id) = 0;
   virtual std::optional<Track> find_track(int64_t id) = 0;
   virtual PageResult<Track> search_tracks(const std::string& query, Page page) = 0;
+  // Every track with id > after_id, by id, at most `limit`: keyset paging, so
+  // a walk over the whole library (integrity check) holds one page at a time
+  // and can resume where it stopped.
+  virtual std::vector<Track> tracks_after(int64_t after_id, int64_t limit) = 0;
 
   // Hearts. Return true when the row is new (or was removed), false when the
   // call changed nothing; idempotence is decided by the database.
