@@ -14,35 +14,12 @@
 #include <string>
 #include <system_error>
 #include <vector>
+#include "unit/temp_dir.h"
 
 namespace barbossa::testing {
 
 // mkdtemp under `base`; removed with everything in it on destruction.
-class TempDir {
- public:
-  explicit TempDir(const std::filesystem::path& base = "/tmp") {
-    std::string tmpl = (base / "barbossa-files-test-XXXXXX").string();
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    if (::mkdtemp(buf.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed in " + base.string());
-    path_ = buf.data();
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    // Tests chmod folders read-only; give write access back so cleanup works.
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::add, ec);
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::filesystem::path& p) const { return path_ / p; }
-
- private:
-  std::filesystem::path path_;
-};
+using barbossa::test::TempDir;
 
 inline void write(const std::filesystem::path& p, const std::string& content) {
   std::filesystem::create_directories(p.parent_path());

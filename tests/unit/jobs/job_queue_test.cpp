@@ -21,6 +21,7 @@
 #include "jobs/job_queue.h"
 #include "jobs/worker_pool.h"
 #include "store/store.h"
+#include "unit/temp_dir.h"
 
 namespace barbossa {
 namespace {
@@ -28,24 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() / ("barbossa-jobs-test-" + std::to_string(::getpid()) + "-" +
-                                         std::to_string(counter.fetch_add(1)));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test::TempDir;
 
 template <typename Pred>
 bool wait_until(Pred pred, std::chrono::milliseconds timeout = 10s) {

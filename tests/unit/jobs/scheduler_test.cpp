@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "jobs/job_queue.h"
 #include "store/store.h"
+#include "unit/temp_dir.h"
 
 namespace barbossa {
 namespace {
@@ -32,24 +33,7 @@ constexpr int64_t at(int64_t day_offset, int hour, int minute, int second = 0) {
   return kMarch4 + day_offset * kDay + hour * 3600 + minute * 60 + second;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() / ("barbossa-sched-test-" + std::to_string(::getpid()) + "-" +
-                                         std::to_string(counter.fetch_add(1)));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test::TempDir;
 
 // One "process": its own Store on the shared file, its queue and scheduler,
 // all on the test's clock.

@@ -12,31 +12,13 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include "unit/temp_dir.h"
 
 namespace barbossa::test {
 
 // A fresh folder per fixture (mkdtemp: other people run these tests on the
 // same machine at the same time), removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "barbossa-media-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+using barbossa::test::TempDir;
 
 inline std::string quote(const std::filesystem::path& path) {
   std::string out = "'";

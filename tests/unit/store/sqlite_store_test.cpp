@@ -17,6 +17,7 @@
 #include "core/normalize.h"
 #include "store/migrations.h"
 #include "store/store.h"
+#include "unit/temp_dir.h"
 
 namespace barbossa {
 namespace {
@@ -24,24 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() / ("barbossa-store-test-" + std::to_string(::getpid()) + "-" +
-                                         std::to_string(counter.fetch_add(1)));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test::TempDir;
 
 bool is_iso8601_ms_utc(const std::string& s) {
   static const std::regex re(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$)");
