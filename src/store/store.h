@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -210,6 +211,12 @@ class LibraryRepository {
   virtual std::vector<HeartHolder> heart_holders(int64_t album_id) = 0;
   // Every track path a user should have a link for (hearted albums and tracks).
   virtual std::vector<std::string> hearted_paths(int64_t user_id) = 0;
+  // Recomputes every album's counts from its track rows, as the importer sets
+  // them: total_tracks = available_tracks = its tracks, disc_count = the
+  // highest disc (1 when it has none). Only rows that differ are written, so
+  // the count of albums changed is also what was wrong. For the scheduled
+  // update-album-stats job (SPEC 8); belongs in a write session.
+  virtual int64_t recount_album_stats() = 0;
 };
 
 class ImportRepository {
@@ -395,6 +402,13 @@ class Store {
   virtual int latest_schema_version() const = 0;
   // Cheap liveness probe for health reporting.
   virtual bool ping() = 0;
+
+  // Writes a consistent copy of the whole database to `destination` while
+  // the store stays in use (SPEC 8 backup-database). The copy appears under
+  // that name complete and on disk, or not at all: a crash leaves at most a
+  // temporary file beside it. Throws std::runtime_error when the backend
+  // cannot back up or the copy fails.
+  virtual void backup_to(const std::filesystem::path& destination) = 0;
 
   // durable: only with write; see write_durable().
   virtual std::unique_ptr<StoreSession> open_session(bool write, bool durable = false) = 0;

@@ -1,0 +1,185 @@
+#include "maintenance/maintenance.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "core/time.h"
+
+namespace barbossa {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t kMsPerDay = 86'400'000;
+constexpr std::string_view kBackupPrefix = "barbossa-";
+constexpr std::string_view kBackupSuffix = ".db";
+constexpr size_t kStampLength = 16;  // 20261126T120000Z
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+// days_from_civil): timegm() is not standard and mktime() is local time.
+int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2 ? 1 : 0;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// The inverse of compact_utc_stamp() (to the second); nullopt for anything
+// that is not exactly such a stamp.
+std::optional<int64_t> parse_compact_stamp(std::string_view s) {
+  if (s.size() != kStampLength || s[8] != 'T' || s[15] != 'Z') return std::nullopt;
+  auto number = [&](size_t pos, size_t len) -> std::optional<int64_t> {
+    int64_t v = 0;
+    for (size_t i = pos; i < pos + len; ++i) {
+      if (s[i] < '0' || s[i] > '9') return std::nullopt;
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  auto year = number(0, 4), month = number(4, 2), day = number(6, 2);
+  auto hour = number(9, 2), minute = number(11, 2), second = number(13, 2);
+  if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
+  if (*month < 1 || *month > 12 || *day < 1 || *day > 31 || *hour > 23 || *minute > 59 ||
+      *second > 60) {
+    return std::nullopt;
+  }
+  int64_t days = days_from_civil(*year, *month, *day);
+  return ((days * 24 + *hour) * 60 + *minute) * 60 * 1000 + *second * 1000;
+}
+
+// barbossa-<stamp>.db exactly: the only files backup retention may delete.
+bool is_backup_name(const std::string& name) {
+  if (name.size() != kBackupPrefix.size() + kStampLength + kBackupSuffix.size()) return false;
+  if (name.compare(0, kBackupPrefix.size(), kBackupPrefix) != 0) return false;
+  if (name.compare(name.size() - kBackupSuffix.size(), kBackupSuffix.size(), kBackupSuffix) != 0) {
+    return false;
+  }
+  return parse_compact_stamp(std::string_view(name).substr(kBackupPrefix.size(), kStampLength))
+      .has_value();
+}
+
+// When a trash entry was made: the stamp its name starts with
+// (`<stamp>-<id>`), else the entry's own mtime (lstat: a symlink's target
+// says nothing about the entry).
+std::optional<int64_t> trash_entry_time_ms(const fs::path& entry) {
+  const std::string name = entry.filename().string();
+  if (name.size() >= kStampLength && (name.size() == kStampLength || name[kStampLength] == '-')) {
+    if (auto ms = parse_compact_stamp(std::string_view(name).substr(0, kStampLength))) return ms;
+  }
+  struct stat st {};
+  if (::lstat(entry.c_str(), &st) != 0) return std::nullopt;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+}
+
+}  // namespace
+
+BackupResult backup_database(Store& store, const fs::path& backup_dir, int keep, int64_t now_ms) {
+  if (keep < 1) throw std::invalid_argument("backup keep must be at least 1");
+  fs::create_directories(backup_dir);
+  BackupResult result;
+  result.path = backup_dir / (std::string(kBackupPrefix) + compact_utc_stamp(now_ms) +
+                              std::string(kBackupSuffix));
+  // Throws before anything is deleted: a failed backup never costs an old one.
+  store.backup_to(result.path);
+  result.bytes = static_cast<int64_t>(fs::file_size(result.path));
+
+  // Stamps sort as text, so name order is age order. Symlinks and folders
+  // are not ours even when named like a backup.
+  std::vector<fs::path> older;
+  for (const fs::directory_entry& e : fs::directory_iterator(backup_dir)) {
+    std::error_code ec;
+    if (!e.is_regular_file(ec) || e.is_symlink(ec)) continue;
+    if (e.path() == result.path || !is_backup_name(e.path().filename().string())) continue;
+    older.push_back(e.path());
+  }
+  // The new backup always counts as the newest, even if the clock went back
+  // and an older run left a "later" stamp.
+  std::sort(older.begin(), older.end(), std::greater<>());
+  for (size_t i = static_cast<size_t>(keep - 1); i < older.size(); ++i) {
+    std::error_code ec;
+    if (fs::remove(older[i], ec)) {
+      ++result.deleted;
+    } else if (ec) {
+      spdlog::warn("backup: cannot delete old backup {}: {}", older[i].string(), ec.message());
+    }
+  }
+  return result;
+}
+
+int64_t purge_trash(const fs::path& trash_dir, int days, int64_t now_ms) {
+  if (days < 0) throw std::invalid_argument("trash days must not be negative");
+  std::error_code ec;
+  if (!fs::is_directory(trash_dir, ec)) return 0;
+
+  // Collected first, removed after: removing while iterating is unspecified.
+  std::vector<fs::path> entries;
+  for (const fs::directory_entry& e : fs::directory_iterator(trash_dir))
+    entries.push_back(e.path());
+
+  const int64_t max_age_ms = static_cast<int64_t>(days) * kMsPerDay;
+  int64_t removed = 0;
+  for (const fs::path& entry : entries) {
+    if (days > 0) {
+      std::optional<int64_t> made = trash_entry_time_ms(entry);
+      if (!made || now_ms - *made <= max_age_ms) continue;
+    }
+    // remove() takes a symlink itself; remove_all() only recurses into real
+    // folders and removes the symlinks it meets inside as links.
+    fs::file_status status = fs::symlink_status(entry, ec);
+    if (ec) {
+      if (ec == std::errc::no_such_file_or_directory) continue;  // gone meanwhile
+      spdlog::warn("trash: cannot stat {}: {}", entry.string(), ec.message());
+      continue;
+    }
+    if (fs::is_directory(status)) {
+      fs::remove_all(entry, ec);
+    } else {
+      fs::remove(entry, ec);
+    }
+    if (ec) {
+      spdlog::warn("trash: cannot remove {}: {}", entry.string(), ec.message());
+      continue;
+    }
+    ++removed;
+  }
+  return removed;
+}
+
+int64_t update_album_stats(Store& store) {
+  return store.write([](StoreSession& s) { return s.library().recount_album_stats(); });
+}
+
+RepairLinksResult repair_user_links(Store& store, UserLinks& links) {
+  RepairLinksResult result;
+  const std::vector<User> users = store.read([](StoreSession& s) { return s.users().list(); });
+  for (const User& user : users) {
+    ++result.users;
+    try {
+      // One short read per user: no connection is held during the
+      // filesystem work, and only one user's paths are in memory.
+      std::vector<std::string> wanted =
+          store.read([&](StoreSession& s) { return s.library().hearted_paths(user.id); });
+      auto [created, removed] = links.sync(user.username, wanted);
+      result.created += static_cast<int64_t>(created);
+      result.removed += static_cast<int64_t>(removed);
+    } catch (const std::exception& e) {
+      ++result.failed;
+      spdlog::warn("repair-user-links: user {} ({}): {}", user.username, user.id, e.what());
+    }
+  }
+  return result;
+}
+
+}  // namespace barbossa
