@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <system_error>
 #include <thread>
 
@@ -47,6 +48,52 @@ Check check_track(const fs::path& library, const Track& track) {
   return c;
 }
 
+// Paths come from tags: replace invalid UTF-8 rather than fail the run.
+std::string dump_lenient(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+struct SavedProgress {
+  IntegrityReport report;
+  int64_t after_id = 0;
+};
+
+void save_progress(Store& store, const IntegrityReport& report, int64_t after_id) {
+  nlohmann::json j = nlohmann::json::object();
+  j["report"] = report.to_json();
+  j["after_id"] = after_id;
+  const std::string text = dump_lenient(j);
+  store.write([&](StoreSession& s) { s.meta().put(kIntegrityProgressKey, text); });
+}
+
+std::optional<SavedProgress> load_progress(Store& store) {
+  auto text = store.read([](StoreSession& s) { return s.meta().get(kIntegrityProgressKey); });
+  if (!text || text->empty()) return std::nullopt;
+  try {
+    nlohmann::json j = nlohmann::json::parse(*text);
+    SavedProgress p;
+    p.after_id = j.at("after_id").get<int64_t>();
+    const nlohmann::json& r = j.at("report");
+    p.report.checked = r.at("checked").get<int64_t>();
+    for (const auto& m : r.at("missing")) {
+      p.report.missing.push_back(
+          MissingTrack{m.at("track_id").get<int64_t>(), m.at("path").get<std::string>()});
+    }
+    for (const auto& m : r.at("mismatched")) {
+      p.report.mismatched.push_back(MismatchedTrack{
+          m.at("track_id").get<int64_t>(), m.at("path").get<std::string>(),
+          m.at("expected").get<std::string>(), m.at("actual").get<std::string>()});
+    }
+    p.report.started_at = r.at("started_at").get<std::string>();
+    p.report.duration_ms = r.at("duration_ms").get<int64_t>();
+    return p;
+  } catch (const std::exception& e) {
+    // Not worth failing over: the pass starts again from the first track.
+    spdlog::warn("integrity: ignoring unreadable saved progress: {}", e.what());
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 nlohmann::json IntegrityReport::to_json() const {
@@ -81,13 +128,36 @@ IntegrityReport verify_library(Store& store, const fs::path& library_dir, Worker
   const auto t0 = std::chrono::steady_clock::now();
   IntegrityReport report;
   report.started_at = iso8601_now();
+  int64_t after_id = 0;
+  int64_t earlier_ms = 0;  // working time of the runs this one resumes
+  if (options.resume) {
+    if (auto saved = load_progress(store)) {
+      report = std::move(saved->report);
+      after_id = saved->after_id;
+      earlier_ms = report.duration_ms;
+      spdlog::info("integrity: resuming after track {} ({} checked so far)", after_id,
+                   report.checked);
+    }
+  }
   const fs::path library = fs::absolute(library_dir).lexically_normal();
   size_t threads = options.threads;
   if (threads == 0) threads = std::max<size_t>(1, std::thread::hardware_concurrency());
   const int64_t batch_size = std::max<int64_t>(1, options.batch_size);
 
-  int64_t after_id = 0;
+  auto elapsed_ms = [&] {
+    return earlier_ms + std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - t0)
+                            .count();
+  };
   for (;;) {
+    if (options.should_stop && options.should_stop()) {
+      report.complete = false;
+      report.duration_ms = elapsed_ms();
+      save_progress(store, report, after_id);
+      spdlog::info("integrity: paused after track {} ({} checked); the next run goes on", after_id,
+                   report.checked);
+      return report;
+    }
     // Keyset pages: memory is one batch of rows whatever the library's size,
     // and no read transaction stays open while files are hashed (a server's
     // writers are never held back by a long snapshot).
@@ -151,13 +221,12 @@ IntegrityReport verify_library(Store& store, const fs::path& library_dir, Worker
   }
 
   report.finished_at = iso8601_now();
-  report.duration_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
-  // Paths come from tags: replace invalid UTF-8 rather than fail the run.
-  const std::string stored =
-      report.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  store.write([&](StoreSession& s) { s.meta().put(kIntegrityReportKey, stored); });
+  report.duration_ms = elapsed_ms();
+  const std::string stored = dump_lenient(report.to_json());
+  store.write([&](StoreSession& s) {
+    s.meta().put(kIntegrityReportKey, stored);
+    s.meta().put(kIntegrityProgressKey, "");
+  });
   return report;
 }
 

@@ -115,5 +115,45 @@ TEST_F(IntegrityTest, EmptyLibraryIsCleanWithoutAPool) {
   EXPECT_TRUE(j["missing"].is_array() && j["mismatched"].is_array());
 }
 
+// The scheduled job's time budget: a run that stops early keeps where it
+// stopped, stores no report, and the next run finishes the pass without
+// checking a track twice or skipping one.
+TEST_F(IntegrityTest, StoppedRunResumesWhereItStopped) {
+  add(1, "A/B/01.flac", "one");
+  int64_t changed = add(2, "A/B/02.flac", "two");
+  add(3, "A/B/03.flac", "three");
+  int64_t gone = add(4, "A/B/04.flac", "four");
+  add(5, "A/B/05.flac", "five");
+  std::ofstream(library_ / "A/B/02.flac", std::ios::binary) << "TWO";
+  fs::remove(library_ / "A/B/04.flac");
+
+  IntegrityOptions options;
+  options.threads = 1;
+  options.batch_size = 2;
+  options.resume = true;
+  int batches = 0;
+  options.should_stop = [&] { return batches++ == 1; };  // after the first batch
+  IntegrityReport first = verify_library(*store_, library_, nullptr, options);
+  EXPECT_FALSE(first.complete);
+  EXPECT_EQ(first.checked, 2);
+  ASSERT_EQ(first.mismatched.size(), 1u);
+  EXPECT_FALSE(store_->read([](StoreSession& s) { return s.meta().get(kIntegrityReportKey); }));
+
+  options.should_stop = {};
+  IntegrityReport second = verify_library(*store_, library_, nullptr, options);
+  EXPECT_TRUE(second.complete);
+  EXPECT_EQ(second.checked, 5);
+  ASSERT_EQ(second.mismatched.size(), 1u);
+  EXPECT_EQ(second.mismatched[0].track_id, changed);
+  ASSERT_EQ(second.missing.size(), 1u);
+  EXPECT_EQ(second.missing[0].track_id, gone);
+  EXPECT_EQ(second.started_at, first.started_at);
+
+  // The pass is over: the next run starts from the first track again.
+  IntegrityReport third = verify_library(*store_, library_, nullptr, options);
+  EXPECT_EQ(third.checked, 5);
+  EXPECT_NE(third.started_at, "");
+}
+
 }  // namespace
 }  // namespace barbossa
