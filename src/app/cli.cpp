@@ -27,7 +27,10 @@
 #include "auth/password.h"
 #include "bus/event_bus.h"
 #include "core/error.h"
+#include "http/api.h"
 #include "importer/integrity.h"
+#include "jobs/job_queue.h"
+#include "jobs/scheduler.h"
 #include "media/worker_pool.h"
 #include "services/account_service.h"
 
@@ -223,6 +226,125 @@ int run_verify(const Config& config, Store& store, bool as_json, size_t threads)
   return r.clean() ? 0 : 1;
 }
 
+// `barbossa jobs`: the admin API's jobs and schedules, offline against the
+// database (allowed while a server runs on it). No event bus: a running
+// server's workers notice queued work at their next poll (0.5 s) and admin
+// pages at their next refresh.
+struct JobsOptions {
+  std::string status;
+  std::string queue;
+  int64_t limit = 50;
+  int64_t offset = 0;
+  int64_t id = 0;
+  std::string schedule;
+  bool json = false;
+};
+
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// One line for a table cell: no newlines, at most `width` characters.
+std::string cell(std::string text, size_t width) {
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  std::replace(text.begin(), text.end(), '\t', ' ');
+  if (text.size() > width) text = text.substr(0, width - 3) + "...";
+  return text;
+}
+
+int run_jobs_list(JobQueue& queue, const JobsOptions& o) {
+  if (!o.status.empty() && !is_job_status(o.status)) {
+    throw ApiError::bad_request(
+        "--status must be queued, running, succeeded, failed, dead or cancelled, not '" + o.status +
+        "'");
+  }
+  if (!o.queue.empty() && !is_job_queue(o.queue)) {
+    throw ApiError::bad_request(
+        "--queue must be downloads, imports, exports or maintenance, not '" + o.queue + "'");
+  }
+  if (o.limit < 1 || o.limit > 1000) throw ApiError::bad_request("--limit must be 1 to 1000");
+  if (o.offset < 0) throw ApiError::bad_request("--offset must not be negative");
+  Page page;
+  page.limit = o.limit;
+  page.offset = o.offset;
+  PageResult<Job> result = queue.list(o.status, o.queue, page);
+  if (o.json) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const Job& job : result.items) items.push_back(job_json(job));
+    nlohmann::json out = nlohmann::json::object();
+    out["items"] = std::move(items);
+    out["total"] = result.total;
+    std::cout << dump(out) << std::endl;
+    return 0;
+  }
+  std::cout << fmt::format("{:>6}  {:<11}  {:<18}  {:<9}  {:>8}  {:>8}  {}\n", "ID", "QUEUE",
+                           "TYPE", "STATUS", "ATTEMPTS", "PROGRESS", "LAST ERROR");
+  for (const Job& job : result.items) {
+    std::string status = job.status;
+    if (job.status == "running" && job.cancel_requested) status += "*";
+    std::cout << fmt::format("{:>6}  {:<11}  {:<18}  {:<9}  {:>8}  {:>7}%  {}\n", job.id, job.queue,
+                             cell(job.type, 18), status,
+                             fmt::format("{}/{}", job.attempts, job.max_attempts), job.progress,
+                             cell(job.last_error, 60));
+  }
+  std::cout << fmt::format("{} of {} job(s)", result.items.size(), result.total);
+  if (result.total > static_cast<int64_t>(result.items.size()) + o.offset) {
+    std::cout << fmt::format(" (more with --offset {})", o.offset + o.limit);
+  }
+  std::cout << std::endl;
+  return 0;
+}
+
+int run_jobs_schedules(Scheduler& scheduler, bool as_json) {
+  auto schedules = scheduler.list();
+  if (as_json) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const ScheduleInfo& info : schedules) items.push_back(schedule_json(info));
+    nlohmann::json out = nlohmann::json::object();
+    out["items"] = std::move(items);
+    std::cout << dump(out) << std::endl;
+    return 0;
+  }
+  std::cout << fmt::format("{:<20}  {:<13}  {:<24}  {}\n", "NAME", "CRON (UTC)", "LAST RUN",
+                           "NEXT RUN");
+  for (const ScheduleInfo& info : schedules) {
+    std::cout << fmt::format("{:<20}  {:<13}  {:<24}  {}\n", info.name, info.cron,
+                             info.last_run.empty() ? "never" : info.last_run,
+                             info.enabled ? info.next_run : "disabled");
+  }
+  std::cout << std::flush;
+  return 0;
+}
+
+int run_jobs(Store& store, const JobsOptions& o, CLI::App* list, CLI::App* retry, CLI::App* cancel,
+             CLI::App* schedules, CLI::App* run) {
+  DbJobQueue queue(store, nullptr);
+  if (list->parsed()) return run_jobs_list(queue, o);
+  if (retry->parsed()) {
+    Job job = retry_job(queue, o.id);
+    std::cout << fmt::format("job {} ({}) queued again", job.id, job.type) << std::endl;
+    return 0;
+  }
+  if (cancel->parsed()) {
+    Job job = cancel_job(queue, o.id);
+    if (job.status == "cancelled") {
+      std::cout << fmt::format("job {} ({}) cancelled", job.id, job.type) << std::endl;
+    } else {
+      std::cout << fmt::format("job {} ({}) is running: cancel requested, its worker will stop it",
+                               job.id, job.type)
+                << std::endl;
+    }
+    return 0;
+  }
+  Scheduler scheduler(store, queue, default_schedules());
+  if (schedules->parsed()) return run_jobs_schedules(scheduler, o.json);
+  if (run->parsed()) {
+    std::cout << scheduler.run_now(o.schedule) << std::endl;
+    return 0;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv, char** env) {
@@ -284,6 +406,29 @@ int run_cli(int argc, char** argv, char** env) {
   verify_cmd->add_flag("--json", verify_json, "Print the report as JSON (SPEC 8 shape)");
   verify_cmd->add_option("--threads", verify_threads, "Hashing threads (0: cores)");
 
+  JobsOptions jobs_opts;
+  auto* jobs_cmd = app.add_subcommand(
+      "jobs", "List, retry and cancel background jobs; list and run schedules (exit 1 on error)");
+  jobs_cmd->require_subcommand(1);
+  auto* jobs_list = jobs_cmd->add_subcommand("list", "List jobs, newest first");
+  jobs_list->add_option("--status", jobs_opts.status,
+                        "queued, running, succeeded, failed, dead or cancelled");
+  jobs_list->add_option("--queue", jobs_opts.queue, "downloads, imports, exports or maintenance");
+  jobs_list->add_option("--limit", jobs_opts.limit, "Jobs shown (1-1000, default 50)");
+  jobs_list->add_option("--offset", jobs_opts.offset, "Jobs skipped");
+  jobs_list->add_flag("--json", jobs_opts.json, "Print {items, total} as JSON (API shape)");
+  auto* jobs_retry =
+      jobs_cmd->add_subcommand("retry", "Queue a dead, failed or cancelled job again");
+  jobs_retry->add_option("ID", jobs_opts.id, "Job id")->required();
+  auto* jobs_cancel = jobs_cmd->add_subcommand(
+      "cancel", "Cancel a queued job, or ask a running job's worker to stop it");
+  jobs_cancel->add_option("ID", jobs_opts.id, "Job id")->required();
+  auto* jobs_schedules =
+      jobs_cmd->add_subcommand("schedules", "List the schedules with their last and next run");
+  jobs_schedules->add_flag("--json", jobs_opts.json, "Print {items} as JSON (API shape)");
+  auto* jobs_run = jobs_cmd->add_subcommand("run", "Queue a schedule's job now; prints the job id");
+  jobs_run->add_option("NAME", jobs_opts.schedule, "Schedule name")->required();
+
   // Test and bench tooling: records without files, until the importer exists.
   auto* dev =
       app.add_subcommand("dev", "Developer tools: seed the library for tests and benchmarks");
@@ -336,6 +481,10 @@ int run_cli(int argc, char** argv, char** env) {
                         import_jobs);
     }
     if (verify_cmd->parsed()) return run_verify(config, *store, verify_json, verify_threads);
+    if (jobs_cmd->parsed()) {
+      return run_jobs(*store, jobs_opts, jobs_list, jobs_retry, jobs_cancel, jobs_schedules,
+                      jobs_run);
+    }
     if (dev_seed->parsed()) {
       int64_t first = seed_library(*store, seed);
       std::cout << "{\"first_album_id\": " << first << ", \"albums\": " << seed.albums

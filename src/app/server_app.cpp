@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "app/background.h"
 #include "app/library_stack.h"
 #include "auth/password.h"
 #include "bus/event_bus.h"
@@ -18,6 +19,7 @@
 #include "http/server.h"
 #include "http/static_files.h"
 #include "hub/hub.h"
+#include "importer/integrity.h"
 #include "services/account_service.h"
 #include "services/activity_service.h"
 #include "services/library_service.h"
@@ -120,10 +122,16 @@ int run_server(const Config& config) {
   ActivityService activity(*store, *bus);
   LibraryStack files = make_library_stack(config, *store, *bus, activity);
   LibraryService library(*store, *bus, activity, files.files);
+  Background background(config, *store, *bus, files);
 
   Router router;
   ApiContext api{accounts, library, activity, *bus, nullptr, 200, files.importer.get()};
-  api.component_health = [&store, &hub, &bus] {
+  api.jobs = &background.queue();
+  api.scheduler = &background.scheduler();
+  api.integrity_report = [&store] {
+    return store->read([](StoreSession& s) { return s.meta().get(kIntegrityReportKey); });
+  };
+  api.component_health = [&store, &hub, &bus, &background] {
     nlohmann::json c = nlohmann::json::object();
     bool db_ok = store->ping();
     c["database"] = {{"status", db_ok ? "ok" : "down"},
@@ -131,6 +139,7 @@ int run_server(const Config& config) {
     c["websocket"] = {{"status", "ok"},
                       {"detail", std::to_string(hub.connection_count()) +
                                      " connections, last seq " + std::to_string(bus->last_seq())}};
+    c.update(background.health());
     return c;
   };
   auto api_handle = register_api_routes(router, api);
@@ -157,10 +166,14 @@ int run_server(const Config& config) {
   };
   HttpServer server(options, router, hub, ws_auth);
   uint16_t port = server.listen();
+  // Before "listening" is printed: whoever waits for that line may rely on
+  // the watcher and the workers being up.
+  background.start();
   std::string url = "http://" + options.host + ":" + std::to_string(port);
   spdlog::info("listening on {}", url);
   std::cout << "barbossa: listening on " << url << std::endl;
   server.run();
+  background.stop(std::chrono::milliseconds(options.shutdown_grace_ms));
   hub.stop();
   return 0;
 }

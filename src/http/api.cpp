@@ -1,8 +1,11 @@
 #include "http/api.h"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
 #include "core/error.h"
+#include "core/time.h"
 
 namespace barbossa {
 namespace {
@@ -122,6 +125,7 @@ class Api {
     register_library(r);
     register_hearts(r);
     register_review(r);
+    register_admin_jobs(r);
 
     r.add("GET", "/api/activity", [this](const HttpRequest& req) {
       user(req);
@@ -418,10 +422,167 @@ class Api {
     });
   }
 
+  JobQueue& jobs() const {
+    if (c_.jobs == nullptr) {
+      throw ApiError(503, "unavailable", "The job queue is not running in this process");
+    }
+    return *c_.jobs;
+  }
+
+  Scheduler& scheduler() const {
+    if (c_.scheduler == nullptr) {
+      throw ApiError(503, "unavailable", "The scheduler is not running in this process");
+    }
+    return *c_.scheduler;
+  }
+
+  void register_admin_jobs(Router& r) {
+    r.add("GET", "/api/admin/jobs", [this](const HttpRequest& req) {
+      admin(req);
+      std::string status = req.query_string("status");
+      if (!status.empty() && !is_job_status(status)) {
+        throw ApiError::bad_request(
+            "Query parameter 'status' must be queued, running, succeeded, failed, dead or "
+            "cancelled");
+      }
+      std::string queue = req.query_string("queue");
+      if (!queue.empty() && !is_job_queue(queue)) {
+        throw ApiError::bad_request(
+            "Query parameter 'queue' must be downloads, imports, exports or maintenance");
+      }
+      Page p = page(req);
+      auto result = jobs().list(status, queue, p);
+      json items = json::array();
+      for (const auto& job : result.items) items.push_back(job_json(job));
+      json out = json::object();
+      out["items"] = std::move(items);
+      out["total"] = result.total;
+      out["limit"] = p.limit;
+      out["offset"] = p.offset;
+      return ok(out);
+    });
+    r.add("GET", "/api/admin/jobs/{id}", [this](const HttpRequest& req) {
+      admin(req);
+      auto job = jobs().find(req.ids[0]);
+      if (!job) throw ApiError::not_found("Job " + std::to_string(req.ids[0]) + " not found");
+      return ok(job_json(*job));
+    });
+    r.add("POST", "/api/admin/jobs/{id}/retry", [this](const HttpRequest& req) {
+      admin(req);
+      return ok(job_json(retry_job(jobs(), req.ids[0])));
+    });
+    r.add("POST", "/api/admin/jobs/{id}/cancel", [this](const HttpRequest& req) {
+      admin(req);
+      return ok(job_json(cancel_job(jobs(), req.ids[0])));
+    });
+
+    r.add("GET", "/api/admin/schedules", [this](const HttpRequest& req) {
+      admin(req);
+      json items = json::array();
+      for (const auto& info : scheduler().list()) items.push_back(schedule_json(info));
+      json out = json::object();
+      out["items"] = std::move(items);
+      return ok(out);
+    });
+    r.add("POST", "/api/admin/schedules/{name}/run", [this](const HttpRequest& req) {
+      admin(req);
+      int64_t id = scheduler().run_now(req.names[0]);  // 404 for an unknown name
+      json out = json::object();
+      out["job_id"] = id;
+      return ok(out, 202);
+    });
+
+    r.add("GET", "/api/admin/integrity", [this](const HttpRequest& req) {
+      admin(req);
+      if (!c_.integrity_report) {
+        throw ApiError(503, "unavailable", "Integrity reports are not available in this process");
+      }
+      auto text = c_.integrity_report();
+      if (!text) throw ApiError::not_found("No integrity check has run yet");
+      json report = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+      if (report.is_discarded() || !report.is_object()) {
+        throw std::runtime_error("stored integrity report is not a JSON object");
+      }
+      return ok(report);
+    });
+  }
+
   ApiContext& c_;
 };
 
 }  // namespace
+
+bool is_job_status(const std::string& status) {
+  return status == "queued" || status == "running" || status == "succeeded" || status == "failed" ||
+         status == "dead" || status == "cancelled";
+}
+
+bool is_job_queue(const std::string& queue) {
+  return queue == "downloads" || queue == "imports" || queue == "exports" || queue == "maintenance";
+}
+
+Job retry_job(JobQueue& queue, int64_t id) {
+  auto conflict = [](const Job& j) {
+    return ApiError::conflict("Job " + std::to_string(j.id) + " is " + j.status +
+                              "; only dead, failed or cancelled jobs can be retried");
+  };
+  auto before = queue.find(id);
+  if (!before) throw ApiError::not_found("Job " + std::to_string(id) + " not found");
+  if (before->status != "dead" && before->status != "failed" && before->status != "cancelled") {
+    throw conflict(*before);
+  }
+  auto after = queue.retry(id);  // 409 itself when a live job holds the dedupe key
+  if (!after) throw ApiError::not_found("Job " + std::to_string(id) + " not found");
+  if (after->status != "queued") throw conflict(*after);  // changed in between
+  return *after;
+}
+
+Job cancel_job(JobQueue& queue, int64_t id) {
+  auto conflict = [](const Job& j) {
+    return ApiError::conflict("Job " + std::to_string(j.id) + " has already finished (" + j.status +
+                              ")");
+  };
+  auto before = queue.find(id);
+  if (!before) throw ApiError::not_found("Job " + std::to_string(id) + " not found");
+  if (before->status != "queued" && before->status != "running") throw conflict(*before);
+  auto after = queue.cancel(id);
+  if (!after) throw ApiError::not_found("Job " + std::to_string(id) + " not found");
+  // It may have finished between the two reads: cancel() returns it unchanged.
+  bool requested = after->status == "running" && after->cancel_requested;
+  if (after->status != "cancelled" && !requested) throw conflict(*after);
+  return *after;
+}
+
+json job_json(const Job& job) {
+  json j = json::object();
+  j["id"] = job.id;
+  j["queue"] = job.queue;
+  j["type"] = job.type;
+  j["status"] = job.status;
+  j["attempts"] = job.attempts;
+  j["max_attempts"] = job.max_attempts;
+  j["progress"] = job.progress;
+  j["last_error"] = job.last_error.empty() ? json(nullptr) : json(job.last_error);
+  j["dedupe_key"] = job.dedupe_key.empty() ? json(nullptr) : json(job.dedupe_key);
+  json payload = json::parse(job.payload_json, nullptr, /*allow_exceptions=*/false);
+  j["payload"] = payload.is_discarded() ? json(job.payload_json) : std::move(payload);
+  j["cancel_requested"] = job.cancel_requested;
+  j["run_after"] = job.run_after_ms > 0 ? json(iso8601_utc(job.run_after_ms)) : json(nullptr);
+  j["created_at"] = iso8601_utc(job.created_ms);
+  j["updated_at"] = iso8601_utc(job.updated_ms);
+  j["finished_at"] = job.finished_ms > 0 ? json(iso8601_utc(job.finished_ms)) : json(nullptr);
+  return j;
+}
+
+json schedule_json(const ScheduleInfo& info) {
+  json j = json::object();
+  j["name"] = info.name;
+  j["cron"] = info.cron;
+  j["enabled"] = info.enabled;
+  j["last_run"] = info.last_run.empty() ? json(nullptr) : json(info.last_run);
+  j["next_run"] = info.next_run.empty() ? json(nullptr) : json(info.next_run);
+  return j;
+}
 
 std::shared_ptr<void> register_api_routes(Router& router, ApiContext& context) {
   auto api = std::make_shared<Api>(context);

@@ -122,9 +122,10 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
 }
 
 bool Router::match(const Route& route, const std::vector<std::string_view>& parts,
-                   std::vector<int64_t>& ids) {
+                   std::vector<int64_t>& ids, std::vector<std::string>& names) {
   if (route.segments.size() != parts.size()) return false;
   ids.clear();
+  names.clear();
   for (size_t i = 0; i < parts.size(); ++i) {
     const auto& seg = route.segments[i];
     if (seg == "{id}") {
@@ -132,6 +133,9 @@ bool Router::match(const Route& route, const std::vector<std::string_view>& part
       auto [ptr, ec] = std::from_chars(parts[i].data(), parts[i].data() + parts[i].size(), v);
       if (ec != std::errc() || ptr != parts[i].data() + parts[i].size() || v <= 0) return false;
       ids.push_back(v);
+    } else if (seg == "{name}") {
+      if (parts[i].empty()) return false;
+      names.emplace_back(parts[i]);
     } else if (seg != parts[i]) {
       return false;
     }
@@ -143,9 +147,10 @@ HttpResponse Router::handle(HttpRequest& request) const {
   try {
     auto parts = split_path(request.path);
     std::vector<int64_t> ids;
+    std::vector<std::string> names;
     std::string allowed;
     for (const auto& route : routes_) {
-      if (!match(route, parts, ids)) continue;
+      if (!match(route, parts, ids, names)) continue;
       bool method_ok = route.method == request.method ||
                        (route.method == "GET" && request.method == "HEAD");
       if (!method_ok) {
@@ -155,6 +160,7 @@ HttpResponse Router::handle(HttpRequest& request) const {
         continue;
       }
       request.ids = ids;
+      request.names = names;
       return route.handler(request);
     }
     if (!allowed.empty()) {

@@ -1,6 +1,7 @@
 // Router: maps (method, path pattern) to handlers over plain request and
 // response structs, so handlers compile without Beast and are unit-testable.
-// Patterns are literal segments and `{id}` (a positive integer).
+// Patterns are literal segments, `{id}` (a positive integer) and `{name}` (any
+// non-empty segment, decoded).
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,8 @@ struct HttpRequest {
   std::string body;
   std::string authorization;
   std::string client_address;
-  std::vector<int64_t> ids;  // values of {id} segments, in order
+  std::vector<int64_t> ids;        // values of {id} segments, in order
+  std::vector<std::string> names;  // values of {name} segments, in order
 
   // Query helpers throw ApiError 400 for malformed values.
   std::string query_string(const std::string& key, const std::string& fallback = "") const;
@@ -57,7 +59,7 @@ class Router {
     Handler handler;
   };
   static bool match(const Route& route, const std::vector<std::string_view>& parts,
-                    std::vector<int64_t>& ids);
+                    std::vector<int64_t>& ids, std::vector<std::string>& names);
 
   std::vector<Route> routes_;
   Handler fallback_;

@@ -30,6 +30,18 @@ TEST(RouterTest, MatchesLiteralAndIdSegments) {
   EXPECT_EQ(router.handle(huge).status, 404);
 }
 
+TEST(RouterTest, NameSegmentsCaptureText) {
+  Router router;
+  router.add("POST", "/api/admin/schedules/{name}/run",
+             [](const HttpRequest& r) { return HttpResponse::json(200, r.names.at(0)); });
+  auto r = req("POST", "/api/admin/schedules/backup-database/run");
+  EXPECT_EQ(router.handle(r).body, "backup-database");
+  auto missing = req("POST", "/api/admin/schedules/run");
+  EXPECT_EQ(router.handle(missing).status, 404);
+  auto get = req("GET", "/api/admin/schedules/x/run");
+  EXPECT_EQ(router.handle(get).status, 405);
+}
+
 TEST(RouterTest, WrongMethodIs405WithAllow) {
   Router router;
   router.add("GET", "/x", [](const HttpRequest&) { return HttpResponse::json(200, "{}"); });
