@@ -115,3 +115,44 @@ def test_peak_memory_does_not_depend_on_file_size(tmp_path):
     print(f"max RSS: {small_rss} KiB small files, {big_rss} KiB with 1 GiB")
     assert big_rss < 100 * 1024, f"max RSS {big_rss} KiB"
     assert big_rss < small_rss + 32 * 1024, f"max RSS {small_rss} KiB -> {big_rss} KiB"
+
+
+def test_verify_integrity_job_reports_progress_and_result_to_admins(server_factory, tmp_path):
+    from wsclient import collect, connect, first_heartbeat, in_thread, run
+
+    s = server_factory(HEARTBEAT_SECONDS=1)
+    album_id = import_album(s.data_dir, tmp_path / "inbox", "Job Band", "Checked Nightly", tracks=3)
+    tracks = tracks_of(s.data_dir, album_id)
+    lib = s.data_dir / "library"
+    f = lib / tracks[0][1]
+    data = bytearray(f.read_bytes())
+    data[100] ^= 0xFF
+    f.write_bytes(bytes(data))
+    (lib / tracks[2][1]).unlink()
+    t = s.admin_token()
+
+    async def scenario():
+        ws = await connect(s, t)
+        await first_heartbeat(ws)
+        r = await in_thread(s.request, "POST", "/api/admin/schedules/verify-integrity/run", token=t)
+        assert r.status_code == 202, r.text
+        msgs = await collect(ws, 3)
+        await ws.close()
+        return r.json()["job_id"], msgs
+
+    job_id, msgs = run(scenario())
+    updates = [m for m in msgs if m["type"] == "job_update" and m["job_id"] == job_id]
+    assert [u["status"] for u in updates][-1] == "succeeded", updates
+    assert "running" in [u["status"] for u in updates]
+    assert all(u["type"] == "job_update" and u["queue"] == "maintenance" for u in updates)
+    reports = [m for m in msgs if m["type"] == "integrity_report"]
+    assert len(reports) == 1, msgs
+    assert (reports[0]["checked"], reports[0]["missing"], reports[0]["mismatched"]) == (3, 1, 1)
+    assert reports[0]["duration_ms"] >= 0
+    full = s.request("GET", "/api/admin/integrity", token=t).json()
+    assert [m["track_id"] for m in full["mismatched"]] == [tracks[0][0]]
+    assert [m["track_id"] for m in full["missing"]] == [tracks[2][0]]
+    # Users see neither the events' channel nor the report.
+    s.create_user("kid")
+    kid = s.login("kid", "user-pass-123")
+    assert s.request("GET", "/api/admin/integrity", token=kid).status_code == 403

@@ -218,3 +218,65 @@ def test_watch_dirs_are_copied_and_not_imported_again(tmp_path, src):
         assert db_rows(s2, "SELECT COUNT(*) FROM review_items") == [(0,)]
     finally:
         s2.stop(signal.SIGKILL)
+
+
+def test_review_outcome_is_not_retried(server_factory, src):
+    # Generic titles: identified with low confidence, so it goes to review.
+    album = audio.album(src, "Unsure", "Generic", 2003, tracks=2, titles=["Track 01", "Two"])
+    s = server_factory(WATCH_SETTLE_SECONDS=1, JOB_BACKOFF_SECONDS=1)
+    os.rename(album, pending(s) / album.name)
+    assert wait_for(lambda: import_jobs(s) and import_jobs(s)[0][1] == "failed", 10), s.read_log()
+    time.sleep(3)  # well past a 1 s backoff: nothing runs it again
+    jobs = import_jobs(s)
+    assert len(jobs) == 1 and jobs[0][1] == "failed" and jobs[0][2] == 1, jobs
+    assert "review" in jobs[0][4]
+    assert db_rows(s, "SELECT COUNT(*) FROM review_items") == [(1,)]
+    assert (s.data_dir / "import" / "review" / album.name).is_dir()
+    assert not albums(s)
+
+
+def test_periodic_scan_and_watcher_queue_one_job_per_folder(server_factory, src):
+    made = [audio.album(src, f"Scanned {i}", f"Both Ways {i}", 2000 + i, tracks=2) for i in range(3)]
+    s = server_factory(WATCH_SETTLE_SECONDS=2)
+    t = s.admin_token()
+    for album in made:
+        shutil.copytree(album, pending(s) / album.name)
+    # The scheduled scan, run again and again while the watcher times the
+    # same folders and after they are imported.
+    for _ in range(12):
+        r = s.request("POST", "/api/admin/schedules/scan-import-folder/run", token=t)
+        assert r.status_code == 202, r.text
+        time.sleep(0.4)
+    assert wait_for(lambda: len(albums(s)) == 3, 10), s.read_log()
+    time.sleep(3)
+    assert len(albums(s)) == 3
+    jobs = import_jobs(s)
+    assert len(jobs) == 3 and all(j[1] == "succeeded" for j in jobs), jobs
+    assert db_rows(s, "SELECT COUNT(*) FROM review_items") == [(0,)]
+
+
+def test_event_queue_overflow_rescans_and_finds_what_it_missed(server_factory, src, tmp_path):
+    album = audio.album(src, "Overflowed", "Lost Event", 2013, tracks=2)
+    s = server_factory(WATCH_SETTLE_SECONDS=1)
+    noise = pending(s) / ".noise"  # hidden: watched, never an entry
+    noise.mkdir()
+    a, b = noise / "a", noise / "b"
+    a.write_bytes(b"a")
+    b.write_bytes(b"b")
+    time.sleep(0.5)  # the watcher has added .noise
+    limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
+    os.kill(s.proc.pid, signal.SIGSTOP)
+    state = lambda: Path(f"/proc/{s.proc.pid}/status").read_text().split("State:")[1].split()[0]
+    assert wait_for(lambda: state() == "T", 5)
+    try:
+        # Fill the kernel's event queue while the server cannot read it
+        # (alternating files: identical consecutive events are merged)...
+        for i in range(limit + 100):
+            os.utime(a if i % 2 else b, (i, i))
+        # ...so the event of this folder arriving is lost.
+        os.rename(album, pending(s) / album.name)
+    finally:
+        os.kill(s.proc.pid, signal.SIGCONT)
+    assert wait_for(lambda: albums(s), 15), s.read_log()
+    assert "overflowed" in s.read_log()
+    assert albums(s) == [(1, "Overflowed", "Lost Event", 2)]
