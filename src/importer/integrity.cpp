@@ -197,13 +197,9 @@ IntegrityReport verify_library(Store& store, const fs::path& library_dir, Worker
       LibraryRepository& lib = s.library();
       for (size_t i = 0; i < batch.size(); ++i) {
         if (checks[i].verdict != Verdict::kGood || batch[i].id == 0) continue;
-        // Re-read inside the write transaction so a concurrent change to the
-        // row is neither overwritten nor marked verified for a file we did
-        // not hash.
-        std::optional<Track> row = lib.find_track(batch[i].id);
-        if (!row || row->path != batch[i].path || row->sha256 != batch[i].sha256) continue;
-        row->checksum_verified_at = verified_at;
-        lib.update_track(*row);
+        // Guarded by path and digest, so a row changed meanwhile is neither
+        // overwritten nor marked verified for a file we did not hash.
+        lib.mark_track_verified(batch[i].id, batch[i].path, batch[i].sha256, verified_at);
       }
     });
 

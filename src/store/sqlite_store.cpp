@@ -695,6 +695,17 @@ class SqliteLibraryRepository final : public LibraryRepository {
     return out;
   }
 
+  bool mark_track_verified(int64_t id, const std::string& path, const std::string& sha256,
+                           const std::string& verified_at) override {
+    StatementHandle q = conn_.statement(
+        "UPDATE tracks SET checksum_verified_at = ? WHERE id = ? AND path = ? AND sha256 = ?");
+    q->bind(1, verified_at);
+    q->bind(2, id);
+    q->bind(3, path);
+    q->bind(4, sha256);
+    return q->exec() > 0;
+  }
+
   PageResult<Track> search_tracks(const std::string& query, Page page) override {
     std::string where = query.empty() ? "" : " WHERE instr(t.normalized_title, ?1) > 0";
     PageResult<Track> out;

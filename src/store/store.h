@@ -180,6 +180,11 @@ class LibraryRepository {
   // a walk over the whole library (integrity check) holds one page at a time
   // and can resume where it stopped.
   virtual std::vector<Track> tracks_after(int64_t after_id, int64_t limit) = 0;
+  // Sets checksum_verified_at only while the row still has this path and
+  // digest (the file hashed is the file recorded). Returns whether it did.
+  // One narrow statement: the integrity check marks every track.
+  virtual bool mark_track_verified(int64_t id, const std::string& path, const std::string& sha256,
+                                   const std::string& verified_at) = 0;
 
   // Hearts. Return true when the row is new (or was removed), false when the
   // call changed nothing; idempotence is decided by the database.
