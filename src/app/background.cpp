@@ -72,7 +72,8 @@ fs::path backup_dir(const Config& config) {
 
 std::vector<Inbox> configured_inboxes(const Config& config) {
   std::vector<Inbox> inboxes;
-  inboxes.push_back(Inbox{normalized_absolute(config.get("IMPORT_DIR")) / "pending", false, "watch"});
+  inboxes.push_back(
+      Inbox{normalized_absolute(config.get("IMPORT_DIR")) / "pending", false, "watch"});
   const std::string& list = config.get("WATCH_DIRS");
   size_t start = 0;
   while (start <= list.size()) {
@@ -87,8 +88,8 @@ std::vector<Inbox> configured_inboxes(const Config& config) {
     std::string path = eq == std::string::npos ? item : trim(item.substr(0, eq));
     if (eq != std::string::npos) inbox.source = trim(item.substr(eq + 1));
     if (path.empty() || inbox.source.empty()) {
-      throw ConfigError("WATCH_DIRS must be a comma-separated list of path[=source], got '" +
-                        item + "'");
+      throw ConfigError("WATCH_DIRS must be a comma-separated list of path[=source], got '" + item +
+                        "'");
     }
     inbox.root = normalized_absolute(path);
     inboxes.push_back(inbox);
@@ -116,7 +117,9 @@ Background::Background(const Config& config, Store& store, EventBus& bus, Librar
       [this](const Inbox& inbox, const InboxEntry& entry) { queue_import(inbox, entry); });
 }
 
-Background::~Background() { stop(std::chrono::milliseconds(0)); }
+Background::~Background() {
+  stop(std::chrono::milliseconds(0));
+}
 
 void Background::register_handlers() {
   workers_->register_handler("import", [this](JobContext& ctx) { import_job(ctx); });
@@ -141,13 +144,14 @@ void Background::register_handlers() {
     spdlog::info("job {}: {} user(s): {} link(s) made, {} removed, {} failed", ctx.job_id(),
                  r.users, r.created, r.removed, r.failed);
     if (r.failed > 0) {
-      throw RetryableError(std::to_string(r.failed) + " user(s) could not be repaired; see the log");
+      throw RetryableError(std::to_string(r.failed) +
+                           " user(s) could not be repaired; see the log");
     }
   });
   workers_->register_handler("backup-database", [this](JobContext& ctx) {
-    BackupResult r = backup_database(store_, backup_dir(config_),
-                                     static_cast<int>(config_.get_int("BACKUP_KEEP", 1, 10000)),
-                                     unix_now_ms());
+    BackupResult r =
+        backup_database(store_, backup_dir(config_),
+                        static_cast<int>(config_.get_int("BACKUP_KEEP", 1, 10000)), unix_now_ms());
     spdlog::info("job {}: database backed up to {} ({} bytes); {} old backup(s) removed",
                  ctx.job_id(), r.path.string(), r.bytes, r.deleted);
   });
@@ -229,7 +233,9 @@ void Background::requeue_interrupted_loose_imports() {
   }
 }
 
-void Background::scan_inboxes_job(JobContext&) { watcher_->rescan(); }
+void Background::scan_inboxes_job(JobContext&) {
+  watcher_->rescan();
+}
 
 void Background::import_job(JobContext& ctx) {
   json payload;
@@ -328,20 +334,22 @@ void Background::import_job(JobContext& ctx) {
 void Background::verify_integrity_job(JobContext& ctx) {
   const int64_t budget_ms = config_.get_int("VERIFY_BUDGET_SECONDS", 1, 1LL << 31) * 1000;
   const auto t0 = std::chrono::steady_clock::now();
-  const int64_t total = std::max<int64_t>(
-      1, store_.read([](StoreSession& s) { return s.library().search_tracks("", Page{1, 0}).total; }));
+  const int64_t total = std::max<int64_t>(1, store_.read([](StoreSession& s) {
+    return s.library().search_tracks("", Page{1, 0}).total;
+  }));
   IntegrityOptions options;
   options.resume = true;
   options.progress = [&](int64_t checked) {
     ctx.progress(static_cast<int>(std::min<int64_t>(99, checked * 100 / total)));
   };
   options.should_stop = [&] {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - t0)
-                        .count();
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     return ctx.cancelled() || ms >= budget_ms;
   };
-  IntegrityReport report = verify_library(store_, stack_.files.library_dir, stack_.pool.get(), options);
+  IntegrityReport report =
+      verify_library(store_, stack_.files.library_dir, stack_.pool.get(), options);
   if (!report.complete) return;  // the next run goes on where this one stopped
 
   auto payload = std::make_shared<json>(json::object());
@@ -373,11 +381,11 @@ json Background::health() {
         if (n.status == "running") running += n.count;
         if (n.status == "dead") dead += n.count;
       }
-      c["job_queue"] = {{"status", dead > 0 ? "degraded" : "ok"},
-                        {"detail", std::to_string(queued) + " queued, " + std::to_string(running) +
-                                       " running, " + std::to_string(dead) + " dead; " +
-                                       std::to_string(workers_->running()) +
-                                       " running in this process"}};
+      c["job_queue"] = {
+          {"status", dead > 0 ? "degraded" : "ok"},
+          {"detail", std::to_string(queued) + " queued, " + std::to_string(running) + " running, " +
+                         std::to_string(dead) + " dead; " + std::to_string(workers_->running()) +
+                         " running in this process"}};
     } catch (const std::exception& e) {
       c["job_queue"] = {{"status", "down"}, {"detail", e.what()}};
     }
@@ -391,12 +399,15 @@ json Background::health() {
         name = s.name;
       }
     }
-    c["scheduler"] = {{"status", started_ ? "ok" : "down"},
-                      {"detail", next.empty() ? "no schedule due" : "next: " + name + " at " + next}};
+    c["scheduler"] = {
+        {"status", started_ ? "ok" : "down"},
+        {"detail", next.empty() ? "no schedule due" : "next: " + name + " at " + next}};
   }
   {
     InboxWatcherStatus w = watcher_->status();
-    std::string status = !w.running ? "down" : (!w.inotify || !w.last_error.empty()) ? "degraded" : "ok";
+    std::string status = !w.running                              ? "down"
+                         : (!w.inotify || !w.last_error.empty()) ? "degraded"
+                                                                 : "ok";
     std::string detail = std::to_string(inboxes_.size()) + " inbox(es), " +
                          std::to_string(w.watches) + " folders watched, " +
                          std::to_string(w.tracking) + " entries settling";

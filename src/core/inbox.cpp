@@ -25,8 +25,8 @@ bool is_partial_download_name(std::string_view name) {
   // Browsers, torrent clients, yt-dlp, rsync and office tools; what they
   // write is renamed to its final name when it is done.
   static constexpr std::array<std::string_view, 12> kSuffixes = {
-      ".part", ".partial", ".tmp", ".temp", ".crdownload", ".download",
-      ".!qb",  ".!ut",     ".ytdl", ".filepart", ".aria2", ".opdownload"};
+      ".part", ".partial", ".tmp",  ".temp",     ".crdownload", ".download",
+      ".!qb",  ".!ut",     ".ytdl", ".filepart", ".aria2",      ".opdownload"};
   const std::string l = lower(name);
   for (std::string_view suffix : kSuffixes) {
     if (ends_with(l, suffix)) return true;
@@ -36,7 +36,9 @@ bool is_partial_download_name(std::string_view name) {
   return false;
 }
 
-bool is_hidden_name(std::string_view name) { return !name.empty() && name.front() == '.'; }
+bool is_hidden_name(std::string_view name) {
+  return !name.empty() && name.front() == '.';
+}
 
 void SettleTracker::touch(const std::string& key, int64_t now_ms, int64_t wall_ms,
                           bool moved_in_whole) {
@@ -51,7 +53,9 @@ void SettleTracker::touch_if_new(const std::string& key, int64_t now_ms, int64_t
   if (entries_.count(key) == 0) touch(key, now_ms, wall_ms);
 }
 
-void SettleTracker::forget(const std::string& key) { entries_.erase(key); }
+void SettleTracker::forget(const std::string& key) {
+  entries_.erase(key);
+}
 
 std::vector<std::string> SettleTracker::due(int64_t now_ms) const {
   std::vector<std::string> keys;
@@ -88,8 +92,7 @@ SettleVerdict SettleTracker::judge(const std::string& key, const EntrySnapshot& 
     return wait();
   }
   const bool quiet_since_last_event = snapshot.newest_mtime_ms <= s.last_touch_wall_ms;
-  const bool unchanged_since_last_look =
-      s.previous_digest && *s.previous_digest == snapshot.digest;
+  const bool unchanged_since_last_look = s.previous_digest && *s.previous_digest == snapshot.digest;
   if (s.moved_in_whole || quiet_since_last_event || unchanged_since_last_look) {
     entries_.erase(it);
     return SettleVerdict::kReady;

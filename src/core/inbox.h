@@ -33,9 +33,9 @@ bool is_hidden_name(std::string_view name);
 // What the watcher saw of an entry on disk at one moment.
 struct EntrySnapshot {
   bool exists = false;
-  bool has_partial = false;      // some file inside has a partial-download name
-  int64_t newest_mtime_ms = 0;   // over every file and folder inside
-  uint64_t digest = 0;           // over (relative path, size, mtime) of everything
+  bool has_partial = false;     // some file inside has a partial-download name
+  int64_t newest_mtime_ms = 0;  // over every file and folder inside
+  uint64_t digest = 0;          // over (relative path, size, mtime) of everything
   int64_t files = 0;
 };
 

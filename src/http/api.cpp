@@ -25,6 +25,19 @@ HttpResponse no_content() {
   return r;
 }
 
+// {items, total, limit, offset}: the shape of every paged list.
+template <typename T, typename ToJson>
+json page_json(const PageResult<T>& result, const Page& p, ToJson to_json) {
+  json items = json::array();
+  for (const T& item : result.items) items.push_back(to_json(item));
+  json out = json::object();
+  out["items"] = std::move(items);
+  out["total"] = result.total;
+  out["limit"] = p.limit;
+  out["offset"] = p.offset;
+  return out;
+}
+
 json parse_body(const HttpRequest& req) {
   if (req.body.empty()) throw ApiError::bad_request("Request body must be a JSON object");
   json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
@@ -374,14 +387,7 @@ class Api {
       Page p = page(req);
       auto result = importer().list_reviews(
           status, u.is_admin ? std::nullopt : std::optional<int64_t>(u.id), p);
-      json items = json::array();
-      for (const auto& item : result.items) items.push_back(review_json(item));
-      json out = json::object();
-      out["items"] = std::move(items);
-      out["total"] = result.total;
-      out["limit"] = p.limit;
-      out["offset"] = p.offset;
-      return ok(out);
+      return ok(page_json(result, p, review_json));
     });
     r.add("GET", "/api/review/{id}", [this](const HttpRequest& req) {
       return ok(review_json(visible_review(user(req), req.ids[0])));
@@ -452,14 +458,7 @@ class Api {
       }
       Page p = page(req);
       auto result = jobs().list(status, queue, p);
-      json items = json::array();
-      for (const auto& job : result.items) items.push_back(job_json(job));
-      json out = json::object();
-      out["items"] = std::move(items);
-      out["total"] = result.total;
-      out["limit"] = p.limit;
-      out["offset"] = p.offset;
-      return ok(out);
+      return ok(page_json(result, p, job_json));
     });
     r.add("GET", "/api/admin/jobs/{id}", [this](const HttpRequest& req) {
       admin(req);

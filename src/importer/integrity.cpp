@@ -80,9 +80,9 @@ std::optional<SavedProgress> load_progress(Store& store) {
           MissingTrack{m.at("track_id").get<int64_t>(), m.at("path").get<std::string>()});
     }
     for (const auto& m : r.at("mismatched")) {
-      p.report.mismatched.push_back(MismatchedTrack{
-          m.at("track_id").get<int64_t>(), m.at("path").get<std::string>(),
-          m.at("expected").get<std::string>(), m.at("actual").get<std::string>()});
+      p.report.mismatched.push_back(
+          MismatchedTrack{m.at("track_id").get<int64_t>(), m.at("path").get<std::string>(),
+                          m.at("expected").get<std::string>(), m.at("actual").get<std::string>()});
     }
     p.report.started_at = r.at("started_at").get<std::string>();
     p.report.duration_ms = r.at("duration_ms").get<int64_t>();

@@ -10,12 +10,12 @@
 #include <system_error>
 #include <thread>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
 
 #include "files/fs_util.h"
 #include "media/audio_file.h"
@@ -189,17 +189,18 @@ class InboxWatcher::Impl {
   }
 
   void read_events() {
-    descriptor_.async_read_some(asio::buffer(buffer_), [this](boost::system::error_code ec,
-                                                              size_t n) {
-      if (ec) {
-        if (ec != asio::error::operation_aborted) set_error("inotify read: " + ec.message());
-        return;
-      }
-      handle_events(n);
-      publish_counts();
-      arm_timer();
-      read_events();
-    });
+    descriptor_.async_read_some(asio::buffer(buffer_),
+                                [this](boost::system::error_code ec, size_t n) {
+                                  if (ec) {
+                                    if (ec != asio::error::operation_aborted)
+                                      set_error("inotify read: " + ec.message());
+                                    return;
+                                  }
+                                  handle_events(n);
+                                  publish_counts();
+                                  arm_timer();
+                                  read_events();
+                                });
   }
 
   void handle_events(size_t n) {
@@ -338,10 +339,20 @@ InboxWatcher::InboxWatcher(std::vector<Inbox> inboxes, std::chrono::milliseconds
     : impl_(std::make_unique<Impl>(std::move(inboxes), settle, std::move(on_ready))) {}
 
 InboxWatcher::~InboxWatcher() = default;
-void InboxWatcher::start() { impl_->start(); }
-void InboxWatcher::stop() { impl_->stop(); }
-void InboxWatcher::rescan() { impl_->rescan(); }
-InboxWatcherStatus InboxWatcher::status() const { return impl_->status(); }
-const std::vector<Inbox>& InboxWatcher::inboxes() const { return impl_->inboxes(); }
+void InboxWatcher::start() {
+  impl_->start();
+}
+void InboxWatcher::stop() {
+  impl_->stop();
+}
+void InboxWatcher::rescan() {
+  impl_->rescan();
+}
+InboxWatcherStatus InboxWatcher::status() const {
+  return impl_->status();
+}
+const std::vector<Inbox>& InboxWatcher::inboxes() const {
+  return impl_->inboxes();
+}
 
 }  // namespace barbossa

@@ -27,10 +27,10 @@ namespace barbossa {
 
 struct InboxWatcherStatus {
   bool running = false;
-  bool inotify = false;   // false: scans only
-  int64_t watches = 0;    // folders under watch
-  int64_t tracking = 0;   // entries waiting to settle
-  int64_t ready = 0;      // entries handed to the callback since start
+  bool inotify = false;  // false: scans only
+  int64_t watches = 0;   // folders under watch
+  int64_t tracking = 0;  // entries waiting to settle
+  int64_t ready = 0;     // entries handed to the callback since start
   int64_t overflows = 0;
   std::string last_error;  // empty: none
 };
