@@ -360,6 +360,23 @@ bool is_lexically_within(const fs::path& root, const fs::path& path) {
   return contains(normal_absolute(root), normal_absolute(path));
 }
 
+bool remove_empty_tree(const fs::path& dir) {
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+  std::error_code ec;
+  std::vector<fs::path> children;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_directory(ec) || it->is_symlink(ec)) return false;
+    children.push_back(it->path());
+  }
+  if (ec) return false;
+  for (const fs::path& child : children) {
+    if (!remove_empty_tree(child)) return false;
+  }
+  // rmdir, not remove_all: a file arriving meanwhile makes it fail.
+  return ::rmdir(dir.c_str()) == 0;
+}
+
 void prune_empty_dirs(fs::path dir, const fs::path& stop_at) {
   fs::path stop = normal_absolute(stop_at);
   fs::path d = normal_absolute(dir);

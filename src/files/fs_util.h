@@ -42,6 +42,12 @@ bool is_lexically_within(const std::filesystem::path& root, const std::filesyste
 // (which is never removed).
 void prune_empty_dirs(std::filesystem::path dir, const std::filesystem::path& stop_at);
 
+// Removes `dir` and every folder below it when none of them holds anything
+// but folders (an album folder left with an empty Scans/ after its files
+// moved out); returns whether it did. Anything else inside keeps the whole
+// tree. Symlinks are not followed.
+bool remove_empty_tree(const std::filesystem::path& dir);
+
 // `base/name`, or `base/name (2)`, `base/name (3)`... the first that does not exist.
 // A name that would grow past 255 bytes with the suffix is shortened (on a
 // UTF-8 character boundary). Throws std::invalid_argument for names that are

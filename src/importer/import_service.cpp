@@ -515,6 +515,9 @@ ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandid
     throw;
   }
   mover_.finish(plan.move);
+  // Folders that held no file (an empty Scans/) would stay behind and, in the
+  // watch folder, come back as an album of nothing.
+  if (!request.copy) remove_empty_tree(request.folder);
 
   // Everyone's links follow the album's new files.
   if (upgrade) {
@@ -578,12 +581,35 @@ ImportOutcome ImportService::send_to_review(const ImportRequest& request,
                                             const AlbumCandidate& candidate,
                                             const Identification& ident, const Decision& decision,
                                             const Quality& quality) {
+  // The folder moves into review/ through the journal and the review row
+  // records the move id, as an import does: a crash leaves either both or
+  // neither, never a folder in review/ without its item (which a re-run
+  // import job could not find again).
   const fs::path review_root = paths_.import_dir / "review";
   fs::path target = request.folder;
-  if (!is_within(review_root, request.folder) || request.folder == review_root) {
-    std::string name = sanitize_component(request.folder.filename().string(), "album");
-    target = unique_child(review_root, name);
-    move_folder(request.folder, target, request.copy);
+  AlbumMove move;
+  const bool moving = !is_within(review_root, request.folder) || request.folder == review_root;
+  if (moving) {
+    // Under commit_mutex_: no other review of this process picks the name
+    // meanwhile (another process's clash makes begin() refuse).
+    target =
+        unique_child(review_root, sanitize_component(request.folder.filename().string(), "album"));
+    move.id = new_move_id("review");
+    if (!request.copy) move.source_root = request.folder;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(request.folder, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file(ec) && !it->is_symlink(ec)) continue;
+      move.steps.push_back(
+          {it->path(), target / it->path().lexically_relative(request.folder), request.copy});
+    }
+    if (ec)
+      throw std::runtime_error("cannot list " + request.folder.string() + ": " + ec.message());
+    // The mover makes (and on roll-back removes) the folders its steps need;
+    // an album of no files still gets its folder, for the item to point at.
+    if (move.steps.empty()) fs::create_directory(target);
+    mover_.begin(move);
+    mover_.apply(move);
   }
 
   ReviewItem item;
@@ -601,18 +627,22 @@ ImportOutcome ImportService::send_to_review(const ImportRequest& request,
   item.user_id = request.user_id;
   if (decision.kind == DecisionKind::kDuplicate) item.duplicate_of = decision.album_id;
   try {
-    item = store_.write([&](StoreSession& s) { return s.imports().create_review(item); });
+    item = store_.write_durable([&](StoreSession& s) {
+      ReviewItem created = s.imports().create_review(item);
+      if (moving) s.imports().mark_move_committed(move.id);
+      return created;
+    });
   } catch (...) {
-    // Put the folder back so nothing sits in review without a record.
-    if (target != request.folder) {
-      std::error_code ec;
-      if (request.copy) {
-        fs::remove_all(target, ec);
-      } else {
-        fs::rename(target, request.folder, ec);
-      }
+    // Put the files back so nothing sits in review without a record.
+    if (moving) {
+      mover_.roll_back(move);
+      remove_empty_tree(target);
     }
     throw;
+  }
+  if (moving) {
+    mover_.finish(move);
+    if (!request.copy) remove_empty_tree(request.folder);
   }
   spdlog::info("review item {} for {}: {}", item.id, item.path_name,
                decision.reasons.empty() ? "" : decision.reasons.front());

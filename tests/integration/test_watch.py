@@ -280,3 +280,43 @@ def test_event_queue_overflow_rescans_and_finds_what_it_missed(server_factory, s
     assert wait_for(lambda: albums(s), 15), s.read_log()
     assert "overflowed" in s.read_log()
     assert albums(s) == [(1, "Overflowed", "Lost Event", 2)]
+
+
+def test_nothing_is_left_behind_in_the_inbox(server_factory, src):
+    # An empty Scans/ folder must not stay in pending and come back as an
+    # album of nothing; the same for an album that goes to review.
+    good = audio.album(src, "Tidy", "Leaves Nothing", 2014, tracks=2)
+    (good / "Scans" / "Empty").mkdir(parents=True)
+    unsure = audio.album(src, "Tidy", "Generic", 2015, tracks=2, titles=["Track 01", "Two"])
+    (unsure / "Artwork").mkdir()
+    s = server_factory(WATCH_SETTLE_SECONDS=1)
+    os.rename(good, pending(s) / good.name)
+    os.rename(unsure, pending(s) / unsure.name)
+    assert wait_for(lambda: len(import_jobs(s)) == 2 and all(j[1] != "running" and j[1] != "queued"
+                                                           for j in import_jobs(s)), 15), s.read_log()
+    time.sleep(3)
+    assert [p.name for p in pending(s).iterdir()] == []
+    assert len(import_jobs(s)) == 2, import_jobs(s)
+    assert albums(s) == [(1, "Tidy", "Leaves Nothing", 2)]
+    assert db_rows(s, "SELECT COUNT(*) FROM review_items") == [(1,)]
+
+
+def test_kill_9_while_moving_into_review_leaves_folder_and_item_together(tmp_path, src):
+    unsure = audio.album(src, "Crash", "Generic", 2016, tracks=3, titles=["Track 01", "Two", "Three"])
+    data = tmp_path / "data"
+    s = Server(data, {"WATCH_SETTLE_SECONDS": 1, "CRASH_AFTER_MOVE_STEPS": 2}).start()
+    os.rename(unsure, pending(s) / unsure.name)
+    s.proc.wait(timeout=20)
+    assert s.proc.returncode == -signal.SIGKILL
+    s2 = Server(data, {"WATCH_SETTLE_SECONDS": 1}).start()
+    try:
+        assert wait_for(lambda: import_jobs(s2)[0][1] == "failed", 10), s2.read_log()
+        time.sleep(2)
+        items = db_rows(s2, "SELECT path_name, status FROM review_items")
+        assert items == [(unsure.name, "pending")], items
+        review = data / "import" / "review"
+        assert [p.name for p in review.iterdir()] == [unsure.name]
+        assert len(audio.files_under(review / unsure.name)) == 3
+        assert [p.name for p in pending(s2).iterdir()] == []
+    finally:
+        s2.stop(signal.SIGKILL)

@@ -6,9 +6,9 @@ namespace barbossa {
 namespace {
 
 TEST(PartialNames, KnownDownloadSuffixesInAnyCase) {
-  for (const char* name : {"01.flac.part", "x.tmp", "Album.zip.crdownload", "a.FLAC.!qB", "b.!ut",
-                           "v.f251.webm.part-Frag12", "v.webm.ytdl", "song.mp3.partial",
-                           "s.filepart", "t.aria2"}) {
+  for (const char* name :
+       {"01.flac.part", "x.tmp", "Album.zip.crdownload", "a.FLAC.!qB", "b.!ut",
+        "v.f251.webm.part-Frag12", "v.webm.ytdl", "song.mp3.partial", "s.filepart", "t.aria2"}) {
     EXPECT_TRUE(is_partial_download_name(name)) << name;
   }
   for (const char* name : {"01.flac", "party.mp3", "cover.jpg", "part", "tmp.flac", "x.parts"}) {

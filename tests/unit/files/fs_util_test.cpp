@@ -252,6 +252,30 @@ TEST(PruneEmptyDirs, StopsAtNonEmptyAndIgnoresOutside) {
   EXPECT_FALSE(lexists(dir / "root" / "C"));
 }
 
+TEST(RemoveEmptyTree, RemovesOnlyTreesOfEmptyFolders) {
+  TempDir dir;
+  fs::create_directories(dir / "Album" / "Scans" / "Inner");
+  fs::create_directories(dir / "Album" / "CD1");
+  EXPECT_TRUE(remove_empty_tree(dir / "Album"));
+  EXPECT_FALSE(lexists(dir / "Album"));
+
+  // One file anywhere keeps the whole tree; so does a symlink (not followed).
+  fs::create_directories(dir / "Kept" / "Scans");
+  write(dir / "Kept" / "Scans" / "back.jpg", "x");
+  EXPECT_FALSE(remove_empty_tree(dir / "Kept"));
+  EXPECT_TRUE(lexists(dir / "Kept" / "Scans" / "back.jpg"));
+  fs::create_directories(dir / "Linked" / "Sub");
+  fs::create_directories(dir / "target");
+  fs::create_directory_symlink(dir / "target", dir / "Linked" / "Sub" / "to");
+  EXPECT_FALSE(remove_empty_tree(dir / "Linked"));
+  EXPECT_TRUE(lexists(dir / "Linked" / "Sub" / "to"));
+  EXPECT_TRUE(fs::is_directory(dir / "target"));
+
+  EXPECT_FALSE(remove_empty_tree(dir / "missing"));
+  write(dir / "file", "x");
+  EXPECT_FALSE(remove_empty_tree(dir / "file"));
+}
+
 TEST(UniqueChild, NumbersClashes) {
   TempDir dir;
   EXPECT_EQ(unique_child(dir.path(), "Album"), dir / "Album");
