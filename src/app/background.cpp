@@ -2,7 +2,9 @@
 
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
@@ -24,6 +26,8 @@ using nlohmann::json;
 
 namespace {
 
+// Hidden, so the watcher never takes them for entries of their own.
+constexpr const char* kGatheringPrefix = ".barbossa-gathering-";
 constexpr const char* kLoosePrefix = ".barbossa-loose-";
 // What a copy inbox's entry looked like when it was last imported (SPEC §6:
 // WATCH_DIRS are copied, so the entry stays and must not be imported again).
@@ -190,12 +194,21 @@ void Background::stop(std::chrono::milliseconds grace) {
 // --- the watch folder
 
 void Background::queue_import(const Inbox& inbox, const InboxEntry& entry) {
-  if (inbox.copy && !entry.loose_files) {
+  if (inbox.copy) {
     // Imported before and unchanged since: nothing to do (no job at all, so a
     // seeding folder does not cost a job every scan).
-    const EntrySnapshot snap = snapshot_entry(entry);
-    auto seen = meta_get(store_, kSeenPrefix + entry.path.string());
-    if (seen && *seen == std::to_string(snap.digest)) return;
+    if (entry.loose_files) {
+      const auto files = loose_audio_files(entry.path);
+      if (std::all_of(files.begin(), files.end(), [&](const fs::path& f) {
+            return meta_get(store_, kSeenPrefix + f.string()) == file_signature(f);
+          })) {
+        return;
+      }
+    } else {
+      const EntrySnapshot snap = snapshot_entry(entry);
+      auto seen = meta_get(store_, kSeenPrefix + entry.path.string());
+      if (seen && *seen == std::to_string(snap.digest)) return;
+    }
   }
   json payload = json::object();
   payload["path"] = entry.path.string();
@@ -212,24 +225,30 @@ void Background::queue_import(const Inbox& inbox, const InboxEntry& entry) {
   }
 }
 
-// A crash between gathering loose files into a staging folder and importing
-// it leaves the folder; its name is hidden from the watcher, so queue it here.
+// A crash while loose files were gathered, or before their group's job was
+// queued, leaves a hidden folder the watcher ignores: finish it here. A
+// half-gathered group is imported as it is (the rest of its files are still
+// loose and form another group, which then usually ends in review).
 void Background::requeue_interrupted_loose_imports() {
   const Inbox& pending = inboxes_.front();
+  std::vector<fs::path> found;
   std::error_code ec;
   for (fs::directory_iterator it(pending.root, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (name.rfind(kLoosePrefix, 0) != 0 || !it->is_directory(ec)) continue;
-    json payload = json::object();
-    payload["path"] = it->path().string();
-    payload["inbox"] = pending.root.string();
-    payload["loose"] = false;
-    NewJob job;
-    job.queue = "imports";
-    job.type = "import";
-    job.payload_json = payload.dump();
-    job.dedupe_key = import_dedupe_key(it->path());
-    queue_->enqueue(job);
+    std::error_code kind;
+    if (!it->is_directory(kind) || it->is_symlink(kind)) continue;
+    if (name.rfind(kGatheringPrefix, 0) == 0) {
+      fs::path staging =
+          unique_child(pending.root, kLoosePrefix + name.substr(std::strlen(kGatheringPrefix)));
+      fs::rename(it->path(), staging, kind);
+      if (!kind) found.push_back(staging);
+    } else if (name.rfind(kLoosePrefix, 0) == 0) {
+      found.push_back(it->path());
+    }
+  }
+  for (const fs::path& staging : found) {
+    spdlog::warn("watch: resuming the import of gathered loose files {}", staging.string());
+    queue_staging_import(staging, pending.source);
   }
 }
 
@@ -257,76 +276,96 @@ void Background::import_job(JobContext& ctx) {
       (!loose && path == root)) {
     throw FinalError("not an entry of a configured inbox: " + path.string());
   }
-  const Inbox& pending = inboxes_.front();
+  if (loose) {
+    gather_loose_files(ctx, *inbox, path);
+    return;
+  }
 
-  std::vector<ImportOutcome> outcomes;
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(path, ec))) {
+    // Imported by a job before this one, or taken away: nothing to do.
+    spdlog::info("import job {}: {} is gone; nothing to import", ctx.job_id(), path.string());
+    return;
+  }
+  std::string seen_key;
+  std::string digest;
+  if (inbox->copy) {
+    seen_key = kSeenPrefix + path.string();
+    digest = std::to_string(snapshot_entry(InboxEntry{path, false}).digest);
+    if (meta_get(store_, seen_key) == digest) return;
+  }
   ImportRequest request;
+  request.folder = path;
+  request.copy = inbox->copy;
   request.source = inbox->source;
-  if (!loose) {
-    std::error_code ec;
-    if (!fs::is_directory(fs::symlink_status(path, ec))) {
-      // Imported by a job before this one, or taken away: nothing to do.
-      spdlog::info("import job {}: {} is gone; nothing to import", ctx.job_id(), path.string());
-      return;
-    }
-    std::string seen_key;
-    std::string digest;
-    if (inbox->copy) {
-      seen_key = kSeenPrefix + path.string();
-      digest = std::to_string(snapshot_entry(InboxEntry{path, false}).digest);
-      if (meta_get(store_, seen_key) == digest) return;
-    }
-    request.folder = path;
-    request.copy = inbox->copy;
-    outcomes.push_back(stack_.importer->import_folder(request));
-    if (inbox->copy) meta_put(store_, seen_key, digest);
-  } else {
-    // Loose files become albums by their tags: each group is gathered into a
-    // hidden staging folder in pending (moved from pending itself, copied from
-    // a copy inbox) and imported from there.
-    std::map<std::string, std::vector<fs::path>> groups;
-    for (const fs::path& file : loose_audio_files(path)) {
-      if (inbox->copy && meta_get(store_, kSeenPrefix + file.string()) == file_signature(file)) {
-        continue;
-      }
-      AudioReadResult read = read_audio_file(file);
-      std::string key = "?";
-      if (read.info) {
-        const AudioTags& t = read.info->tags;
-        const std::string& artist = t.album_artist.empty() ? t.artist : t.album_artist;
-        if (!t.album.empty()) key = normalize_name(artist) + "\x1f" + normalize_name(t.album);
-      }
-      groups[key].push_back(file);
-    }
-    for (auto& [key, files] : groups) {
-      if (ctx.cancelled()) return;
-      const fs::path staging = unique_child(pending.root, kLoosePrefix + random_token(8));
-      fs::create_directory(staging);
-      std::vector<std::pair<std::string, std::string>> seen;
-      for (const fs::path& file : files) {
-        if (inbox->copy) {
-          seen.emplace_back(kSeenPrefix + file.string(), file_signature(file));
-          copy_file_durable(file, staging / file.filename());
-        } else {
-          move_file(file, staging / file.filename());
-        }
-      }
-      request.folder = staging;
-      request.copy = false;
-      outcomes.push_back(stack_.importer->import_folder(request));
-      for (const auto& [k, v] : seen) meta_put(store_, k, v);
-    }
+  // A gathered group of loose files keeps the source of the inbox it came from.
+  if (path.filename().string().rfind(kLoosePrefix, 0) == 0) {
+    request.source = payload.value("source", inbox->source);
   }
-
-  std::string review;
-  for (const ImportOutcome& o : outcomes) {
-    spdlog::info("import job {}: {}", ctx.job_id(), outcome_summary(o));
-    if (o.status() == "review" || o.status() == "duplicate") {
-      review += (review.empty() ? "" : " | ") + outcome_summary(o);
-    }
-  }
+  const ImportOutcome outcome = stack_.importer->import_folder(request);
+  if (inbox->copy) meta_put(store_, seen_key, digest);
+  spdlog::info("import job {}: {}", ctx.job_id(), outcome_summary(outcome));
   // Retrying cannot change a review verdict; the item waits for a person.
-  if (!review.empty()) throw FinalError(review);
+  if (outcome.status() == "review" || outcome.status() == "duplicate") {
+    throw FinalError(outcome_summary(outcome));
+  }
+}
+
+// Loose files become albums by their tags. Each group is gathered into a
+// hidden folder in pending (moved there from pending itself, copied from a
+// copy inbox), renamed complete in one step, and imported by its own job, so
+// a group's failure or review is retried or shown on its own.
+void Background::gather_loose_files(JobContext& ctx, const Inbox& inbox, const fs::path& root) {
+  const Inbox& pending = inboxes_.front();
+  std::map<std::string, std::vector<fs::path>> groups;
+  for (const fs::path& file : loose_audio_files(root)) {
+    if (inbox.copy && meta_get(store_, kSeenPrefix + file.string()) == file_signature(file)) {
+      continue;
+    }
+    AudioReadResult read = read_audio_file(file);
+    std::string key = "?";  // untagged or unreadable: one group, bound for review
+    if (read.info) {
+      const AudioTags& t = read.info->tags;
+      const std::string& artist = t.album_artist.empty() ? t.artist : t.album_artist;
+      if (!t.album.empty()) key = normalize_name(artist) + "\x1f" + normalize_name(t.album);
+    }
+    groups[key].push_back(file);
+  }
+  for (auto& [key, files] : groups) {
+    if (ctx.cancelled()) return;
+    const std::string token = random_token(8);
+    const fs::path gathering = unique_child(pending.root, kGatheringPrefix + token);
+    fs::create_directory(gathering);
+    std::vector<std::pair<std::string, std::string>> seen;
+    for (const fs::path& file : files) {
+      if (inbox.copy) {
+        seen.emplace_back(kSeenPrefix + file.string(), file_signature(file));
+        copy_file_durable(file, gathering / file.filename());
+      } else {
+        move_file(file, gathering / file.filename());
+      }
+    }
+    const fs::path staging = unique_child(pending.root, kLoosePrefix + token);
+    fs::rename(gathering, staging);
+    for (const auto& [k, v] : seen) meta_put(store_, k, v);
+    const int64_t id = queue_staging_import(staging, inbox.source);
+    spdlog::info("import job {}: {} loose file(s) gathered into {}: import job {}", ctx.job_id(),
+                 files.size(), staging.filename().string(), id);
+  }
+}
+
+int64_t Background::queue_staging_import(const fs::path& staging, const std::string& source) {
+  json payload = json::object();
+  payload["path"] = staging.string();
+  payload["inbox"] = inboxes_.front().root.string();
+  payload["loose"] = false;
+  payload["source"] = source;
+  NewJob job;
+  job.queue = "imports";
+  job.type = "import";
+  job.payload_json = payload.dump();
+  job.dedupe_key = import_dedupe_key(staging);
+  return queue_->enqueue(job).id;
 }
 
 // --- maintenance

@@ -53,6 +53,8 @@ class Background {
   void import_job(JobContext& ctx);
   void scan_inboxes_job(JobContext& ctx);
   void verify_integrity_job(JobContext& ctx);
+  void gather_loose_files(JobContext& ctx, const Inbox& inbox, const std::filesystem::path& root);
+  int64_t queue_staging_import(const std::filesystem::path& staging, const std::string& source);
   void queue_import(const Inbox& inbox, const InboxEntry& entry);
   void requeue_interrupted_loose_imports();
 
