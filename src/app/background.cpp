@@ -450,6 +450,9 @@ json Background::health() {
     std::string detail = std::to_string(inboxes_.size()) + " inbox(es), " +
                          std::to_string(w.watches) + " folders watched, " +
                          std::to_string(w.tracking) + " entries settling";
+    if (w.overflows > 0) {
+      detail += "; event queue overflowed " + std::to_string(w.overflows) + " time(s), rescanned";
+    }
     if (!w.last_error.empty()) detail += "; " + w.last_error;
     c["watcher"] = {{"status", status}, {"detail", detail}};
   }

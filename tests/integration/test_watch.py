@@ -321,6 +321,8 @@ def test_event_queue_overflow_rescans_and_finds_what_it_missed(server_factory, s
         os.kill(s.proc.pid, signal.SIGCONT)
     assert wait_for(lambda: albums(s), 15), s.read_log()
     assert "overflowed" in s.read_log()
+    health = s.request("GET", "/api/admin/health", token=s.admin_token()).json()
+    assert "overflowed 1 time(s)" in health["components"]["watcher"]["detail"], health
     assert albums(s) == [(1, "Overflowed", "Lost Event", 2)]
 
 
