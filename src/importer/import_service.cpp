@@ -79,19 +79,22 @@ std::string unique_name(std::set<std::string>& used, const std::string& name) {
 
 // Renames a folder, or copies it (and removes the source unless keep_source)
 // when it lives on another filesystem.
-void move_folder(const fs::path& from, const fs::path& to, bool keep_source) {
-  fs::create_directories(to.parent_path());
+// A whole folder as one journaled move: every file below `from` (symlinks as
+// links) to the same place below `to`. Review and reject moves use it so a
+// crash leaves the folder and its review row in step (see send_to_review).
+AlbumMove folder_move(const fs::path& from, const fs::path& to, bool keep_source,
+                      const char* kind) {
+  AlbumMove move;
+  move.id = new_move_id(kind);
+  if (!keep_source) move.source_root = from;
   std::error_code ec;
-  if (!keep_source) {
-    fs::rename(from, to, ec);
-    if (!ec) return;
-    if (ec != std::errc::cross_device_link) {
-      throw std::runtime_error("cannot move " + from.string() + " to " + to.string() + ": " +
-                               ec.message());
-    }
+  for (auto it = fs::recursive_directory_iterator(from, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec) && !it->is_symlink(ec)) continue;
+    move.steps.push_back({it->path(), to / it->path().lexically_relative(from), keep_source});
   }
-  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
-  if (!keep_source) fs::remove_all(from);
+  if (ec) throw std::runtime_error("cannot list " + from.string() + ": " + ec.message());
+  return move;
 }
 
 void publish_event(EventBus& bus, const std::string& type, Channel channel, Audience audience,
@@ -594,17 +597,7 @@ ImportOutcome ImportService::send_to_review(const ImportRequest& request,
     // meanwhile (another process's clash makes begin() refuse).
     target =
         unique_child(review_root, sanitize_component(request.folder.filename().string(), "album"));
-    move.id = new_move_id("review");
-    if (!request.copy) move.source_root = request.folder;
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(request.folder, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (!it->is_regular_file(ec) && !it->is_symlink(ec)) continue;
-      move.steps.push_back(
-          {it->path(), target / it->path().lexically_relative(request.folder), request.copy});
-    }
-    if (ec)
-      throw std::runtime_error("cannot list " + request.folder.string() + ": " + ec.message());
+    move = folder_move(request.folder, target, request.copy, "review");
     // The mover makes (and on roll-back removes) the folders its steps need;
     // an album of no files still gets its folder, for the item to point at.
     if (move.steps.empty()) fs::create_directory(target);
@@ -723,27 +716,44 @@ void ImportService::reject(int64_t review_id, int64_t reviewer_id, const std::st
     std::error_code ec;
     bool present = is_within(paths_.import_dir / "review", folder) && fs::exists(folder, ec);
     std::string new_path = item->path;
+    std::optional<AlbumMove> move;  // to rejected/, committed with the row
     if (present && delete_files) {
       fs::remove_all(folder);
       new_path.clear();
     } else if (present) {
       fs::path target = unique_child(paths_.import_dir / "rejected", item->path_name);
-      move_folder(folder, target, false);
+      move = folder_move(folder, target, false, "reject");
+      if (move->steps.empty()) fs::create_directory(target);
+      mover_.begin(*move);
+      mover_.apply(*move);
       new_path = target.string();
     }
     item->status = "rejected";
     item->reviewer_id = reviewer_id;
     item->path = new_path;
-    store_.write([&](StoreSession& s) {
-      s.imports().update_review(*item);
-      nlohmann::json details = nlohmann::json::object();
-      details["review_id"] = item->id;
-      details["path"] = item->path_name;
-      details["artist"] = item->suggested_artist;
-      details["title"] = item->suggested_album;
-      details["deleted_files"] = delete_files;
-      row = activity_.record(s, reviewer_id, "review_rejected", "review", item->id, details);
-    });
+    try {
+      store_.write_durable([&](StoreSession& s) {
+        s.imports().update_review(*item);
+        if (move) s.imports().mark_move_committed(move->id);
+        nlohmann::json details = nlohmann::json::object();
+        details["review_id"] = item->id;
+        details["path"] = item->path_name;
+        details["artist"] = item->suggested_artist;
+        details["title"] = item->suggested_album;
+        details["deleted_files"] = delete_files;
+        row = activity_.record(s, reviewer_id, "review_rejected", "review", item->id, details);
+      });
+    } catch (...) {
+      if (move) {
+        mover_.roll_back(*move);
+        remove_empty_tree(new_path);
+      }
+      throw;
+    }
+    if (move) {
+      mover_.finish(*move);
+      remove_empty_tree(folder);
+    }
     spdlog::info("review item {} rejected by '{}' ({})", review_id, reviewer_name,
                  delete_files ? "files deleted" : "moved to rejected/");
   }

@@ -252,6 +252,36 @@ def test_kill_9_mid_move_leaves_all_or_nothing(tmp_path, inbox):
     assert len(audio.files_under(library(data))) == 4
 
 
+def test_kill_9_mid_reject_keeps_item_and_folder_together(tmp_path, inbox):
+    data = tmp_path / "data"
+    src = audio.album(inbox, "Crash Test", "Generic", 2021, tracks=3,
+                      titles=["Track 01", "Two", "Three"])
+    _, out = import_json(data, src, expect=2)
+    review_id = out[0]["review_id"]
+    review = data / "import" / "review" / src.name
+    before = {p: audio.sha256(review / p) for p in audio.files_under(review)}
+    s = Server(data, {"CRASH_AFTER_MOVE_STEPS": 2}).start()
+    try:
+        s.request("POST", f"/api/review/{review_id}/reject", token=s.admin_token(), timeout=10)
+    except Exception:
+        pass  # the server died answering
+    s.proc.wait(timeout=10)
+    assert s.proc.returncode == -signal.SIGKILL
+    s2 = Server(data).start()  # rolls the half-done move back
+    try:
+        t = s2.admin_token()
+        item = s2.request("GET", f"/api/review/{review_id}", token=t).json()
+        assert item["status"] == "pending"
+        assert {p: audio.sha256(review / p) for p in audio.files_under(review)} == before
+        assert list((data / "import" / "rejected").iterdir()) == []
+        r = s2.request("POST", f"/api/review/{review_id}/reject", token=t)
+        assert r.status_code in (200, 204), r.text
+        assert not review.exists()
+        assert audio.files_under(data / "import" / "rejected" / src.name) == sorted(before)
+    finally:
+        s2.stop()
+
+
 def test_approve_with_corrections_and_reject_both_ways(server_factory, inbox):
     s = server_factory()
     t = s.admin_token()
