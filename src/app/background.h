@@ -4,6 +4,7 @@
 // The composition root owns one; the admin API reads it.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -67,7 +68,7 @@ class Background {
   std::unique_ptr<JobWorkers> workers_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<InboxWatcher> watcher_;
-  bool started_ = false;
+  std::atomic<bool> started_{false};  // read by health() from request threads
 };
 
 }  // namespace barbossa
