@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "core/time.h"
+
 namespace barbossa {
 namespace {
 
@@ -27,17 +29,8 @@ struct Civil {
   int day;    // 1-31
 };
 
-// Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian,
-// day 0 = 1970-01-01): no tables, valid for negative years too.
-int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = floor_div(y, 400);
-  const int64_t yoe = y - era * 400;                                    // [0, 399]
-  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  // [0, 365]
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            // [0, 146096]
-  return era * 146097 + doe - 719468;
-}
-
+// Howard Hinnant's civil_from_days, the inverse of days_from_civil
+// (core/time.h): day 0 = 1970-01-01, valid for negative years too.
 Civil civil_from_days(int64_t z) {
   z += 719468;
   const int64_t era = floor_div(z, 146097);

@@ -663,15 +663,21 @@ ImportOutcome ImportService::send_to_review(const ImportRequest& request,
   return out;
 }
 
-ImportOutcome ImportService::approve(int64_t review_id, int64_t reviewer_id,
-                                     const std::string& reviewer_name,
-                                     const ReviewOverrides& overrides) {
+// 404 for an unknown item, 409 for one already decided.
+ReviewItem ImportService::pending_review(int64_t review_id) {
   auto item = store_.read([&](StoreSession& s) { return s.imports().find_review(review_id); });
   if (!item) throw ApiError::not_found("Review item not found");
   if (item->status != "pending") {
     throw ApiError::conflict("Review item " + std::to_string(review_id) + " is already " +
                              item->status);
   }
+  return *item;
+}
+
+ImportOutcome ImportService::approve(int64_t review_id, int64_t reviewer_id,
+                                     const std::string& reviewer_name,
+                                     const ReviewOverrides& overrides) {
+  std::optional<ReviewItem> item = pending_review(review_id);
   const fs::path folder = item->path;
   std::error_code ec;
   if (!is_within(paths_.import_dir / "review", folder) || !fs::is_directory(folder, ec)) {
@@ -706,12 +712,7 @@ void ImportService::reject(int64_t review_id, int64_t reviewer_id, const std::st
   Activity row;
   {
     std::lock_guard lock(commit_mutex_);
-    auto item = store_.read([&](StoreSession& s) { return s.imports().find_review(review_id); });
-    if (!item) throw ApiError::not_found("Review item not found");
-    if (item->status != "pending") {
-      throw ApiError::conflict("Review item " + std::to_string(review_id) + " is already " +
-                               item->status);
-    }
+    std::optional<ReviewItem> item = pending_review(review_id);
     const fs::path folder = item->path;
     std::error_code ec;
     bool present = is_within(paths_.import_dir / "review", folder) && fs::exists(folder, ec);

@@ -111,6 +111,7 @@ class ImportService {
                                const Identification& identification, const Decision& decision,
                                const Quality& quality);
   double threshold_for(const std::string& source) const;
+  ReviewItem pending_review(int64_t review_id);  // 404 unknown, 409 decided
 
   // An album between its decision and its commit, which other imports must
   // not decide without (same identity, release or file) nor collide with

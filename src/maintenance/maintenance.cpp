@@ -25,40 +25,6 @@ constexpr std::string_view kBackupPrefix = "barbossa-";
 constexpr std::string_view kBackupSuffix = ".db";
 constexpr size_t kStampLength = 16;  // 20261126T120000Z
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-// days_from_civil): timegm() is not standard and mktime() is local time.
-int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-// The inverse of compact_utc_stamp() (to the second); nullopt for anything
-// that is not exactly such a stamp.
-std::optional<int64_t> parse_compact_stamp(std::string_view s) {
-  if (s.size() != kStampLength || s[8] != 'T' || s[15] != 'Z') return std::nullopt;
-  auto number = [&](size_t pos, size_t len) -> std::optional<int64_t> {
-    int64_t v = 0;
-    for (size_t i = pos; i < pos + len; ++i) {
-      if (s[i] < '0' || s[i] > '9') return std::nullopt;
-      v = v * 10 + (s[i] - '0');
-    }
-    return v;
-  };
-  auto year = number(0, 4), month = number(4, 2), day = number(6, 2);
-  auto hour = number(9, 2), minute = number(11, 2), second = number(13, 2);
-  if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
-  if (*month < 1 || *month > 12 || *day < 1 || *day > 31 || *hour > 23 || *minute > 59 ||
-      *second > 60) {
-    return std::nullopt;
-  }
-  int64_t days = days_from_civil(*year, *month, *day);
-  return ((days * 24 + *hour) * 60 + *minute) * 60 * 1000 + *second * 1000;
-}
-
 // barbossa-<stamp>.db exactly: the only files backup retention may delete.
 bool is_backup_name(const std::string& name) {
   if (name.size() != kBackupPrefix.size() + kStampLength + kBackupSuffix.size()) return false;
@@ -66,7 +32,7 @@ bool is_backup_name(const std::string& name) {
   if (name.compare(name.size() - kBackupSuffix.size(), kBackupSuffix.size(), kBackupSuffix) != 0) {
     return false;
   }
-  return parse_compact_stamp(std::string_view(name).substr(kBackupPrefix.size(), kStampLength))
+  return parse_compact_utc_stamp(std::string_view(name).substr(kBackupPrefix.size(), kStampLength))
       .has_value();
 }
 
@@ -76,7 +42,8 @@ bool is_backup_name(const std::string& name) {
 std::optional<int64_t> trash_entry_time_ms(const fs::path& entry) {
   const std::string name = entry.filename().string();
   if (name.size() >= kStampLength && (name.size() == kStampLength || name[kStampLength] == '-')) {
-    if (auto ms = parse_compact_stamp(std::string_view(name).substr(0, kStampLength))) return ms;
+    if (auto ms = parse_compact_utc_stamp(std::string_view(name).substr(0, kStampLength)))
+      return ms;
   }
   struct stat st {};
   if (::lstat(entry.c_str(), &st) != 0) return std::nullopt;
