@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/fault.h"
+
 namespace barbossa {
 
 namespace fs = std::filesystem;
@@ -25,7 +27,10 @@ LibraryStack make_library_stack(const Config& config, Store& store, EventBus& bu
   LibraryStack stack;
   stack.links = std::make_unique<UserLinks>(library, users);
   stack.mover = std::make_unique<AlbumMover>(journal);
-  if (auto steps = config.get_int("CRASH_AFTER_MOVE_STEPS", 0, 1LL << 31); steps > 0) {
+  if (auto steps = config.get_int("CRASH_AFTER_MOVE_STEPS", 0, 1LL << 31);
+      steps > 0 && !fault::test_build()) {
+    spdlog::warn("CRASH_AFTER_MOVE_STEPS is ignored: it works only in the test build (barbossa-test)");
+  } else if (steps > 0) {
     spdlog::warn("test hook: the process kills itself after {} album move steps", steps);
     stack.mover->set_crash_after_steps(static_cast<size_t>(steps));
   }

@@ -18,16 +18,11 @@
 #include <string>
 #include <string_view>
 
+#include "core/utf8.h"
+
 namespace barbossa {
 
 constexpr size_t kMaxComponentBytes = 255;
-
-// Invalid UTF-8 sequences become U+FFFD.
-std::string valid_utf8(std::string_view text);
-
-// Cuts to at most max_bytes without splitting a UTF-8 sequence (valid input
-// gives valid output).
-std::string truncate_utf8(std::string_view text, size_t max_bytes);
 
 // One path component; `fallback` when nothing usable is left.
 std::string sanitize_component(std::string_view name, std::string_view fallback = "Unknown");

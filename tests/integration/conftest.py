@@ -18,7 +18,8 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = os.environ.get("BARBOSSA_BIN", str(ROOT / "build" / "barbossa"))
+# The test build: fault points and the crash knob work only in barbossa-test.
+BIN = os.environ.get("BARBOSSA_BIN", str(ROOT / "build" / "barbossa-test"))
 WEB_DIR = os.environ.get("BARBOSSA_WEB_DIR", str(ROOT / "web"))
 ADMIN_PASSWORD = "admin-pass-123"
 
