@@ -42,6 +42,34 @@ size_t sequence_length(std::string_view s, size_t i, size_t& consumed) {
   return len;
 }
 
+// Windows-1252 for 0x80-0x9F (0xA0-0xFF are the Latin-1 code points); the
+// unassigned 0x81, 0x8D, 0x8F, 0x90 and 0x9D map to themselves, as WHATWG does.
+constexpr char16_t kCp1252High[32] = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178};
+
+// Code points below U+10000 only (all Windows-1252 needs).
+void append_utf8(std::string& out, char16_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+void append_hex_escape(std::string& out, unsigned char c) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out += "\\x";
+  out += kHex[c >> 4];
+  out += kHex[c & 0xF];
+}
+
 }  // namespace
 
 bool is_valid_utf8(std::string_view text) {
@@ -82,6 +110,55 @@ std::string truncate_utf8(std::string_view text, size_t max_bytes) {
     --cut;
   }
   return std::string(text.substr(0, cut));
+}
+
+std::string utf8_from_legacy(std::string_view text) {
+  if (is_valid_utf8(text)) return std::string(text);
+  std::string out;
+  out.reserve(text.size() + text.size() / 2);
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t consumed = 1;
+    size_t len = sequence_length(text, i, consumed);
+    if (len > 0) {
+      out.append(text.substr(i, len));
+      i += len;
+      continue;
+    }
+    auto c = static_cast<unsigned char>(text[i]);
+    append_utf8(out, c >= 0x80 && c < 0xA0 ? kCp1252High[c - 0x80] : char16_t{c});
+    ++i;
+  }
+  return out;
+}
+
+std::string escape_controls(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t consumed = 1;
+    size_t len = sequence_length(text, i, consumed);
+    if (len > 1) {
+      out.append(text.substr(i, len));
+      i += len;
+      continue;
+    }
+    ++i;
+    if (len == 1 && c >= 0x20 && c != 0x7F) {
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      append_hex_escape(out, c);
+    }
+  }
+  return out;
 }
 
 }  // namespace barbossa

@@ -18,4 +18,18 @@ std::string valid_utf8(std::string_view text);
 // gives valid output).
 std::string truncate_utf8(std::string_view text, size_t max_bytes);
 
+// Names and tags from older systems: valid UTF-8 sequences are kept, and every
+// byte that does not start one is decoded as Windows-1252 (the Latin-1
+// superset old folder names and ID3v1 tags are written in; its five unassigned
+// bytes map to the C1 controls of the same value). The result is always valid
+// UTF-8, and a string that already was comes back unchanged. Per sequence, not
+// per string, so a UTF-8 parent folder with a Latin-1 child reads right.
+std::string utf8_from_legacy(std::string_view text);
+
+// For log lines: C0 controls and DEL become "\n", "\r", "\t" or "\xHH",
+// and so does every byte of invalid UTF-8, so a value from outside (a file
+// name, a tag, a request field) can neither start a forged line nor break the
+// encoding of the log. Valid printable text is unchanged.
+std::string escape_controls(std::string_view text);
+
 }  // namespace barbossa
