@@ -17,7 +17,8 @@ int RateLimiter::retry_after(const std::string& key, int64_t now) {
   }
   if (static_cast<int>(it->second.size()) < max_failures_) return 0;
   // Blocked until enough failures age out of the window.
-  int64_t until = it->second[it->second.size() - static_cast<size_t>(max_failures_)] + window_seconds_;
+  int64_t until =
+      it->second[it->second.size() - static_cast<size_t>(max_failures_)] + window_seconds_;
   return static_cast<int>(until - now > 0 ? until - now : 1);
 }
 
@@ -35,6 +36,16 @@ void RateLimiter::record_failure(const std::string& key, int64_t now) {
       it = it->second.empty() ? failures_.erase(it) : std::next(it);
     }
   }
+}
+
+int RateLimiter::count(const std::string& key, int64_t now) {
+  std::lock_guard lock(mu_);
+  auto it = failures_.find(key);
+  if (it == failures_.end()) return 0;
+  prune(it->second, now);
+  int n = static_cast<int>(it->second.size());
+  if (n == 0) failures_.erase(it);
+  return n;
 }
 
 void RateLimiter::reset(const std::string& key) {

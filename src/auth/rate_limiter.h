@@ -18,6 +18,8 @@ class RateLimiter {
   // Seconds until `key` may try again, or 0 when it may try now.
   int retry_after(const std::string& key, int64_t now);
   void record_failure(const std::string& key, int64_t now);
+  // Failures of `key` still inside the window (at most 2 x max_failures).
+  int count(const std::string& key, int64_t now);
   void reset(const std::string& key);
 
  private:

@@ -41,7 +41,9 @@ const std::string kKey = "unit-test-secret-unit-test-secret";
 
 // The library also checks `exp` against the real clock, so tests use it too.
 const int64_t kNow = unix_now();
-TokenClaims claims(int64_t now) { return {7, "alice", true, now, now + 3600}; }
+TokenClaims claims(int64_t now) {
+  return {7, "alice", true, now, now + 3600};
+}
 
 TEST(TokensTest, RoundTrip) {
   TokenSigner s(kKey);
@@ -93,21 +95,70 @@ TEST(TokensTest, TamperedPayloadRejected) {
   auto token = s.issue(claims(kNow));
   auto first = token.find('.');
   auto second = token.find('.', first + 1);
-  std::string forged = token.substr(0, first + 1) + b64url(R"({"sub":"1","exp":99999999999,"adm":true})") +
-                       token.substr(second);
+  std::string forged = token.substr(0, first + 1) +
+                       b64url(R"({"sub":"1","exp":99999999999,"adm":true})") + token.substr(second);
   EXPECT_FALSE(s.verify(forged, 1001).has_value());
 }
 
 TEST(TokensTest, MalformedRejected) {
   TokenSigner s(kKey);
-  for (const std::string& bad : std::vector<std::string>{"", "abc", "a.b", "a.b.c", "....", "%%%.%%%.%%%", std::string(5000, 'a')}) {
+  for (const std::string& bad : std::vector<std::string>{"", "abc", "a.b", "a.b.c", "....",
+                                                         "%%%.%%%.%%%", std::string(5000, 'a')}) {
     EXPECT_FALSE(s.verify(bad, 1001).has_value()) << bad;
   }
   std::string header = b64url(R"({"alg":"HS256"})");
   std::string payload = b64url(R"({"sub":"abc","exp":99999999999})");
-  EXPECT_FALSE(s.verify(header + "." + payload + "." + sign(kKey, header + "." + payload), 1).has_value());
+  EXPECT_FALSE(
+      s.verify(header + "." + payload + "." + sign(kKey, header + "." + payload), 1).has_value());
   payload = b64url(R"({"sub":"7"})");  // no exp
-  EXPECT_FALSE(s.verify(header + "." + payload + "." + sign(kKey, header + "." + payload), 1).has_value());
+  EXPECT_FALSE(
+      s.verify(header + "." + payload + "." + sign(kKey, header + "." + payload), 1).has_value());
+}
+
+TEST(TokensTest, VersionClaimRoundTrips) {
+  TokenSigner s(kKey);
+  TokenClaims c = claims(kNow);
+  c.version = 42;
+  auto back = s.verify(s.issue(c), kNow + 1);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->version, 42);
+}
+
+// Tokens issued before versions existed stay readable, as version 0.
+TEST(TokensTest, TokenWithoutVersionReadsAsZero) {
+  std::string header = b64url(R"({"alg":"HS256","typ":"JWT"})");
+  std::string payload = b64url(R"({"sub":"9","exp":99999999999})");
+  auto c = TokenSigner(kKey).verify(
+      header + "." + payload + "." + sign(kKey, header + "." + payload), kNow + 1);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->version, 0);
+}
+
+TEST(TokensTest, NonIntegerVersionRejected) {
+  std::string header = b64url(R"({"alg":"HS256","typ":"JWT"})");
+  std::string payload = b64url(R"({"sub":"9","exp":99999999999,"ver":"3"})");
+  EXPECT_FALSE(
+      TokenSigner(kKey)
+          .verify(header + "." + payload + "." + sign(kKey, header + "." + payload), kNow + 1)
+          .has_value());
+}
+
+// Our own constant-time check (libcpp-jwt compares with ==) accepts exactly
+// the right MAC in its canonical form and nothing else.
+TEST(TokensTest, SignatureCheckedInConstantTimeAcceptsOnlyTheExactMac) {
+  TokenSigner s(kKey);
+  std::string token = s.issue(claims(kNow));
+  EXPECT_TRUE(s.signature_valid(token));
+  std::string flipped = token;
+  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(s.signature_valid(flipped));
+  EXPECT_FALSE(s.verify(flipped, kNow + 1).has_value());
+  std::string body = token.substr(0, token.rfind('.'));
+  EXPECT_FALSE(s.signature_valid(body + "." + token.substr(token.rfind('.') + 1) + "="));  // padded
+  EXPECT_FALSE(s.signature_valid(body + ".AAAA"));                                         // short
+  EXPECT_FALSE(s.signature_valid(body));                                                   // none
+  EXPECT_FALSE(s.signature_valid(token + ".x"));  // 4 parts
+  EXPECT_FALSE(TokenSigner("another-key-another-key-another-key").signature_valid(token));
 }
 
 }  // namespace
