@@ -19,7 +19,8 @@ namespace {
 // repeated. Child-side FK columns get an index so cascades do not scan.
 //
 // A migration runs inside a transaction, where PRAGMA foreign_keys cannot be
-// toggled: a table rebuild must use PRAGMA defer_foreign_keys instead.
+// toggled: a table rebuild sets Migration::rebuilds_tables, and the runner
+// turns foreign keys off around its transaction.
 constexpr std::string_view kMigration1 = R"sql(
 CREATE TABLE users (
   id            INTEGER PRIMARY KEY,
@@ -235,6 +236,29 @@ CREATE TABLE schedule_firings (
 );
 )sql";
 
+// User ids are never reused (AUTOINCREMENT): a removed user's id, and so
+// any token or link naming it, never becomes someone else's. token_version
+// is the `ver` claim every token carries; changing the password or the role
+// bumps it (see SqliteUserRepository), which revokes older tokens. Rows that
+// exist now keep version 0, which tokens issued before this migration (no
+// `ver`) read as, so nobody is logged out by the upgrade; new rows start at 1,
+// so such an old token can never pass for a user created afterwards.
+// Children (hearts, activity, review items) keep their rows: ids are copied.
+constexpr std::string_view kMigration4 = R"sql(
+CREATE TABLE users_new (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  username      TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+  password_hash TEXT    NOT NULL,
+  is_admin      INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),
+  created_at    TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  token_version INTEGER NOT NULL DEFAULT 1
+);
+INSERT INTO users_new (id, username, password_hash, is_admin, created_at, token_version)
+  SELECT id, username, password_hash, is_admin, created_at, 0 FROM users;
+DROP TABLE users;
+ALTER TABLE users_new RENAME TO users;
+)sql";
+
 bool table_exists(SQLite::Database& db, const char* name) {
   SQLite::Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
   q.bind(1, name);
@@ -257,6 +281,13 @@ bool apply_one(SQLite::Database& db, const Migration& m) {
       return false;
     }
     db.exec(std::string(m.sql));
+    if (m.rebuilds_tables) {
+      SQLite::Statement check(db, "PRAGMA foreign_key_check");
+      if (check.executeStep()) {
+        throw std::runtime_error("the rebuild broke a reference from table " +
+                                 check.getColumn(0).getString());
+      }
+    }
     SQLite::Statement record(db,
                              "INSERT INTO schema_migrations (version, applied_at) "
                              "VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
@@ -284,6 +315,7 @@ const std::vector<Migration>& sqlite_migrations() {
       {1, kMigration1},
       {2, kMigration2},
       {3, kMigration3},
+      {4, kMigration4, /*rebuilds_tables=*/true},
   };
   return kMigrations;
 }
@@ -313,7 +345,21 @@ int apply_migrations(SQLite::Database& db) {
   int applied = 0;
   for (const Migration& m : sqlite_migrations()) {
     if (m.version <= current) continue;
-    if (apply_one(db, m)) ++applied;
+    if (!m.rebuilds_tables) {
+      if (apply_one(db, m)) ++applied;
+      continue;
+    }
+    // Outside any transaction, where the pragma takes effect; restored
+    // whatever happens, as the connection goes back to the pool.
+    bool keys_were_on = db.execAndGet("PRAGMA foreign_keys").getInt() != 0;
+    db.exec("PRAGMA foreign_keys = OFF");
+    try {
+      if (apply_one(db, m)) ++applied;
+    } catch (...) {
+      if (keys_were_on) db.exec("PRAGMA foreign_keys = ON");
+      throw;
+    }
+    if (keys_were_on) db.exec("PRAGMA foreign_keys = ON");
   }
   return applied;
 }

@@ -16,6 +16,12 @@ namespace barbossa {
 struct Migration {
   int version;
   std::string_view sql;
+  // A table rebuild (create new, copy, drop old, rename) of a table others
+  // reference: with foreign keys on, DROP TABLE would run the children's ON
+  // DELETE actions and empty them. Such a migration runs with foreign keys
+  // off (SQLite's documented procedure) and is checked with
+  // PRAGMA foreign_key_check before it commits.
+  bool rebuilds_tables = false;
 };
 
 // In ascending version order.

@@ -292,7 +292,8 @@ int64_t count_of(SQLite::Statement& q) {
   return q.getColumn(0).getInt64();
 }
 
-constexpr const char* kUserColumns = "id, username, password_hash, is_admin, created_at";
+constexpr const char* kUserColumns =
+    "id, username, password_hash, is_admin, created_at, token_version";
 
 User read_user(const SQLite::Statement& q) {
   User u;
@@ -301,6 +302,7 @@ User read_user(const SQLite::Statement& q) {
   u.password_hash = text(q, 2);
   u.is_admin = q.getColumn(3).getInt() != 0;
   u.created_at = text(q, 4);
+  u.token_version = q.getColumn(5).getInt64();
   return u;
 }
 
@@ -453,14 +455,20 @@ class SqliteUserRepository final : public UserRepository {
   }
 
   bool update_password(int64_t id, const std::string& password_hash) override {
-    StatementHandle q = conn_.statement("UPDATE users SET password_hash = ? WHERE id = ?");
+    // A new password revokes every token issued before it.
+    StatementHandle q = conn_.statement(
+        "UPDATE users SET password_hash = ?, token_version = token_version + 1 WHERE id = ?");
     q->bind(1, password_hash);
     q->bind(2, id);
     return q->exec() > 0;
   }
 
   bool update_admin(int64_t id, bool is_admin) override {
-    StatementHandle q = conn_.statement("UPDATE users SET is_admin = ? WHERE id = ?");
+    // A changed role revokes tokens that still claim the old one; setting
+    // the role a user already has changes nothing.
+    StatementHandle q = conn_.statement(
+        "UPDATE users SET token_version = token_version + (is_admin != ?1), is_admin = ?1 "
+        "WHERE id = ?2");
     q->bind(1, is_admin ? 1 : 0);
     q->bind(2, id);
     return q->exec() > 0;

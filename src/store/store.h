@@ -24,6 +24,8 @@ struct User {
   std::string password_hash;
   bool is_admin = false;
   std::string created_at;
+  // Tokens carry it (claim `ver`); a password or role change bumps it.
+  int64_t token_version = 0;
 };
 
 struct Artist {
@@ -152,7 +154,8 @@ class UserRepository {
   virtual std::vector<User> list() = 0;
   virtual int64_t count() = 0;
   virtual int64_t count_admins() = 0;
-  // Each returns false when the user does not exist.
+  // Each returns false when the user does not exist. A new password, or a
+  // role different from the current one, also bumps token_version.
   virtual bool update_password(int64_t id, const std::string& password_hash) = 0;
   virtual bool update_admin(int64_t id, bool is_admin) = 0;
   virtual bool update_username(int64_t id, const std::string& username) = 0;  // 409 on clash
