@@ -30,7 +30,9 @@ Hub::Hub(EventBus& bus, size_t shards) : bus_(bus) {
   }
 }
 
-Hub::~Hub() { stop(); }
+Hub::~Hub() {
+  stop();
+}
 
 void Hub::stop() {
   for (auto& shard : shards_) {
@@ -70,6 +72,10 @@ void Hub::detach(const Handle& client) {
   if (!client) return;
   Shard& shard = *shards_[client->shard];
   std::unique_lock lock(shard.registry_mu);
+  detach_locked(shard, client);
+}
+
+void Hub::detach_locked(Shard& shard, const Handle& client) {
   size_t i = client->index;
   if (i >= shard.all.size() || shard.all[i] != client) return;  // already detached
   shard.all[i] = std::move(shard.all.back());
@@ -128,6 +134,38 @@ size_t Hub::connection_count() const {
     n += shard->all.size();
   }
   return n;
+}
+
+size_t Hub::close_user(int64_t user_id, uint16_t code, std::string_view reason) {
+  std::vector<Handle> closing;
+  for (auto& shard : shards_) {
+    std::unique_lock lock(shard->registry_mu);
+    auto it = shard->by_user.find(user_id);
+    if (it == shard->by_user.end()) continue;
+    std::vector<Handle> mine = it->second;  // detach_locked edits the index
+    for (auto& c : mine) detach_locked(*shard, c);
+    closing.insert(closing.end(), mine.begin(), mine.end());
+  }
+  // Outside the locks: a close may call back into the hub (detach).
+  for (auto& c : closing) c->connection->shut_down(code, reason);
+  return closing.size();
+}
+
+void Hub::set_admin(int64_t user_id, bool is_admin) {
+  for (auto& shard : shards_) {
+    std::unique_lock lock(shard->registry_mu);
+    auto it = shard->by_user.find(user_id);
+    if (it == shard->by_user.end()) continue;
+    for (auto& c : it->second) {
+      if (c->is_admin == is_admin) continue;
+      c->is_admin = is_admin;
+      if (is_admin) {
+        shard->admins.push_back(c);
+      } else {
+        erase_handle(shard->admins, c);
+      }
+    }
+  }
 }
 
 void Hub::shut_down_all(uint16_t code, std::string_view reason) {

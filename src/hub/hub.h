@@ -40,7 +40,9 @@ class HubConnection {
 struct HubClient {
   int64_t user_id = 0;
   std::string username;
-  bool is_admin = false;
+  // Changes only under the shard's registry lock (set_admin), together with
+  // the admins index; atomic because sessions read it unlocked (subscribe).
+  std::atomic<bool> is_admin{false};
   std::atomic<ChannelMask> channels{0};
   std::shared_ptr<HubConnection> connection;
   size_t shard = 0;  // fixed for life: one dispatcher serves it, in order
@@ -79,7 +81,8 @@ class Hub {
 
   // Missed events for `client` with seq > after_seq, or nullopt when they are
   // no longer buffered.
-  std::optional<std::vector<EventPtr>> replay_for(const HubClient& client, uint64_t after_seq) const;
+  std::optional<std::vector<EventPtr>> replay_for(const HubClient& client,
+                                                  uint64_t after_seq) const;
 
   uint64_t last_seq() const { return bus_.last_seq(); }
   // Seq of the newest event already offered to `client` (<= last_seq). A
@@ -87,6 +90,15 @@ class Hub {
   uint64_t dispatched_seq(const HubClient& client) const;
   size_t connection_count() const;
   uint64_t delivered_count() const { return delivered_.load(std::memory_order_relaxed); }
+
+  // The account changed under open sockets. close_user detaches every
+  // connection of `user_id` at once (no event reaches them after it returns)
+  // and asks each to close with `code` (4001 when the account was removed or
+  // its password changed); returns how many. set_admin moves the user's
+  // connections in or out of the admins index under the registry lock, so a
+  // demoted admin gets no admin-only event fanned out after it returns.
+  size_t close_user(int64_t user_id, uint16_t code, std::string_view reason);
+  void set_admin(int64_t user_id, bool is_admin);
 
   // Asks every connection to close with `code`; used at shutdown.
   void shut_down_all(uint16_t code, std::string_view reason);
@@ -108,6 +120,7 @@ class Hub {
     std::thread dispatcher;
   };
 
+  void detach_locked(Shard& shard, const Handle& client);
   void enqueue(const EventPtr& event);
   void dispatch_loop(Shard& shard);
   void fan_out(Shard& shard, const EventPtr& event);

@@ -147,10 +147,10 @@ TEST_F(HubTest, DetachStopsDeliveryAndCounts) {
 TEST_F(HubTest, ReplayIsFilteredForTheClient) {
   auto c = connect(5, false);
   auto h = handles.back();
-  bus->publish(event(Channel::kActivity, Audience::all()));       // 1: visible
-  bus->publish(event(Channel::kNone, Audience::user(6)));         // 2: someone else's
+  bus->publish(event(Channel::kActivity, Audience::all()));        // 1: visible
+  bus->publish(event(Channel::kNone, Audience::user(6)));          // 2: someone else's
   bus->publish(event(Channel::kSystem, Audience::admins_only()));  // 3: admins
-  bus->publish(event(Channel::kNone, Audience::user(5)));         // 4: mine
+  bus->publish(event(Channel::kNone, Audience::user(5)));          // 4: mine
   auto r = hub.replay_for(*h, 0);
   ASSERT_TRUE(r.has_value());
   ASSERT_EQ(r->size(), 2u);
@@ -174,6 +174,56 @@ TEST_F(HubTest, ShutDownAllClosesEveryConnection) {
   hub.shut_down_all(1001, "bye");
   EXPECT_EQ(a->closed_with, 1001);
   EXPECT_EQ(b->closed_with, 1001);
+}
+
+// A removed user (or one whose password changed) loses every open socket
+// with 4001, on every shard, and no later event reaches them; others stay.
+TEST_F(HubTest, CloseUserClosesAllOfThatUsersSocketsWith4001) {
+  auto a1 = connect(1, false), a2 = connect(1, true), a3 = connect(1, false), b = connect(2, false);
+  EXPECT_EQ(hub.close_user(1, 4001, "Account removed"), 3u);
+  EXPECT_EQ(a1->closed_with, 4001);
+  EXPECT_EQ(a2->closed_with, 4001);
+  EXPECT_EQ(a3->closed_with, 4001);
+  EXPECT_EQ(b->closed_with, 0);
+  EXPECT_EQ(hub.connection_count(), 1u);
+  size_t before = a2->received().size();
+  bus->publish(event(Channel::kNone, Audience::user(1)));
+  bus->publish(event(Channel::kSystem, Audience::admins_only()));
+  drain();
+  EXPECT_EQ(a2->received().size(), before);
+  EXPECT_EQ(hub.close_user(1, 4001, "again"), 0u);
+  for (auto& h : handles) hub.detach(h);  // the sessions' own detach: harmless
+  EXPECT_EQ(hub.connection_count(), 0u);
+}
+
+// A demoted admin must stop getting admin-only events at once, and a
+// promoted user start; their sockets stay open.
+TEST_F(HubTest, SetAdminMovesTheUsersSocketsInAndOutOfTheAdminAudience) {
+  auto admin = connect(1, true), admin2 = connect(1, true), other = connect(2, true);
+  auto h = handles.front();
+  ASSERT_EQ(hub.subscribe(*h, "system"), "");
+  hub.set_admin(1, false);
+  uint64_t admins_only = bus->publish(event(Channel::kNone, Audience::admins_only()));
+  uint64_t system = bus->publish(event(Channel::kSystem, Audience::all()));
+  drain();
+  auto has = [](auto& c, uint64_t seq) {
+    auto r = c->received();
+    return std::find(r.begin(), r.end(), seq) != r.end();
+  };
+  EXPECT_FALSE(has(admin, admins_only));
+  EXPECT_FALSE(has(admin2, admins_only));
+  EXPECT_FALSE(has(admin, system));
+  EXPECT_TRUE(has(other, admins_only));
+  EXPECT_NE(hub.subscribe(*h, "system"), "");  // no longer allowed
+  EXPECT_EQ(admin->closed_with, 0);
+
+  hub.set_admin(1, true);
+  uint64_t again = bus->publish(event(Channel::kNone, Audience::admins_only()));
+  drain();
+  EXPECT_TRUE(has(admin, again));
+  EXPECT_TRUE(has(admin2, again));
+  for (auto& handle : handles) hub.detach(handle);  // the admins index stays consistent
+  EXPECT_EQ(hub.connection_count(), 0u);
 }
 
 }  // namespace
