@@ -211,8 +211,9 @@ void Background::queue_import(const Inbox& inbox, const InboxEntry& entry) {
     }
   }
   json payload = json::object();
-  payload["path"] = entry.path.string();
-  payload["inbox"] = inbox.root.string();
+  // path_to_json: a folder named in Latin-1 must still be found (and dump).
+  payload["path"] = path_to_json(entry.path);
+  payload["inbox"] = path_to_json(inbox.root);
   payload["loose"] = entry.loose_files;
   NewJob job;
   job.queue = "imports";
@@ -263,8 +264,14 @@ void Background::import_job(JobContext& ctx) {
   } catch (const std::exception& e) {
     throw FinalError(std::string("bad payload: ") + e.what());
   }
-  const fs::path path = fs::path(payload.value("path", "")).lexically_normal();
-  const fs::path root = fs::path(payload.value("inbox", "")).lexically_normal();
+  fs::path path;
+  fs::path root;
+  try {
+    path = path_from_json(payload.value("path", json(""))).lexically_normal();
+    root = path_from_json(payload.value("inbox", json(""))).lexically_normal();
+  } catch (const std::exception& e) {
+    throw FinalError(std::string("bad payload: ") + e.what());
+  }
   const bool loose = payload.value("loose", false);
   // The inbox decides copy and source, not the payload; the path must lie in
   // a configured inbox.
@@ -356,8 +363,8 @@ void Background::gather_loose_files(JobContext& ctx, const Inbox& inbox, const f
 
 int64_t Background::queue_staging_import(const fs::path& staging, const std::string& source) {
   json payload = json::object();
-  payload["path"] = staging.string();
-  payload["inbox"] = inboxes_.front().root.string();
+  payload["path"] = path_to_json(staging);
+  payload["inbox"] = path_to_json(inboxes_.front().root);
   payload["loose"] = false;
   payload["source"] = source;
   NewJob job;

@@ -2,8 +2,8 @@
 //   {"version": 1, "id": "...", "source_root": <path>,
 //    "steps": [{"from": <path>, "to": <path>, "keep_source": false}, ...],
 //    "created_dirs": [<path>, ...]}   // target folders that did not exist at begin()
-// A <path> is a JSON string when the name is valid UTF-8, else {"hex": "..."}:
-// a download may bring Latin-1 file names, and nlohmann refuses to dump those.
+// A <path> is a JSON string when the name is valid UTF-8, else {"hex": "..."}
+// (path_to_json in files/fs_util: a download may bring Latin-1 file names).
 //
 // The journal is written once, by begin(); there is no progress record.
 // Recovery decides what each step did from the filesystem alone (target
@@ -51,58 +51,6 @@ struct Journal {
   std::vector<fs::path> created_dirs;
 };
 
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80           ? 1
-                 : (c >> 5) == 0x6  ? 2
-                 : (c >> 4) == 0xE  ? 3
-                 : (c >> 3) == 0x1E ? 4
-                                    : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
-json encode_path(const fs::path& p) {
-  const std::string& s = p.native();
-  if (valid_utf8(s)) return s;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : s) {
-    hex += kHex[c >> 4];
-    hex += kHex[c & 0xF];
-  }
-  json out = json::object();
-  out["hex"] = hex;
-  return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  throw std::runtime_error("bad hex digit in journal path");
-}
-
-fs::path decode_path(const json& j) {
-  if (j.is_string()) return fs::path(j.get<std::string>());
-  if (j.is_object() && j.contains("hex") && j["hex"].is_string()) {
-    const std::string hex = j["hex"].get<std::string>();
-    if (hex.size() % 2 != 0) throw std::runtime_error("bad hex path in journal");
-    std::string s;
-    for (size_t i = 0; i < hex.size(); i += 2) {
-      s += static_cast<char>(hex_value(hex[i]) * 16 + hex_value(hex[i + 1]));
-    }
-    return fs::path(s);
-  }
-  throw std::runtime_error("bad path in journal");
-}
-
 // Ids become file names: keep them to a safe alphabet.
 void check_id(const std::string& id) {
   bool ok = !id.empty() && id.size() <= 200 && id.front() != '.';
@@ -117,24 +65,24 @@ std::string to_text(const Journal& j) {
   json steps = json::array();
   for (const MoveStep& s : j.move.steps) {
     json step = json::object();
-    step["from"] = encode_path(s.from);
-    step["to"] = encode_path(s.to);
+    step["from"] = path_to_json(s.from);
+    step["to"] = path_to_json(s.to);
     step["keep_source"] = s.keep_source;
     steps.push_back(std::move(step));
   }
   json dirs = json::array();
-  for (const fs::path& d : j.created_dirs) dirs.push_back(encode_path(d));
+  for (const fs::path& d : j.created_dirs) dirs.push_back(path_to_json(d));
   json doc = json::object();
   doc["version"] = kJournalVersion;
   doc["id"] = j.move.id;
-  doc["source_root"] = encode_path(j.move.source_root);
+  doc["source_root"] = path_to_json(j.move.source_root);
   doc["steps"] = std::move(steps);
   doc["created_dirs"] = std::move(dirs);
   return doc.dump(2) + "\n";
 }
 
 fs::path absolute_path(const json& j, const char* what) {
-  fs::path p = decode_path(j);
+  fs::path p = path_from_json(j);
   if (!p.is_absolute()) throw std::runtime_error(std::string(what) + " is not absolute");
   return p;
 }
@@ -148,7 +96,7 @@ Journal parse_journal(const std::string& text, const std::string& expected_id) {
   Journal j;
   j.move.id = doc.at("id").get<std::string>();
   if (j.move.id != expected_id) throw std::runtime_error("id does not match the file name");
-  fs::path root = decode_path(doc.at("source_root"));
+  fs::path root = path_from_json(doc.at("source_root"));
   if (!root.empty() && !root.is_absolute()) throw std::runtime_error("source_root not absolute");
   j.move.source_root = root;
   const json& steps = doc.at("steps");

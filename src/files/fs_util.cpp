@@ -16,7 +16,9 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "core/utf8.h"
 #include "media/sha256.h"
 
 namespace barbossa {
@@ -170,14 +172,6 @@ int rename_noreplace(const fs::path& from, const fs::path& to) {
   return ::rename(from.c_str(), to.c_str()) == 0 ? 0 : errno;
 }
 
-// Shortens `s` to at most `max` bytes without splitting a UTF-8 sequence.
-std::string utf8_prefix(const std::string& s, size_t max) {
-  if (s.size() <= max) return s;
-  size_t end = max;
-  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
-  return s.substr(0, end);
-}
-
 std::string random_suffix() {
   std::random_device rd;
   return fmt::format("{:08x}", rd());
@@ -279,7 +273,7 @@ bool contains(const fs::path& root, const fs::path& path) {
 
 void write_file_atomic(const fs::path& path, const std::string& content) {
   fs::path dir = parent_or_dot(path);
-  std::string base = utf8_prefix(path.filename().native(), 200);
+  std::string base = truncate_utf8(path.filename().native(), 200);
   UniqueFd fd;
   fs::path tmp;
   for (int attempt = 0; !fd.valid(); ++attempt) {
@@ -413,7 +407,7 @@ fs::path unique_child(const fs::path& base, const std::string& name) {
     std::string candidate = name;
     if (n > 1) {
       std::string suffix = fmt::format(" ({})", n);
-      candidate = utf8_prefix(name, kNameMax - suffix.size()) + suffix;
+      candidate = truncate_utf8(name, kNameMax - suffix.size()) + suffix;
     }
     fs::path p = base / candidate;
     // lstat: a dangling symlink still occupies the name.
@@ -429,9 +423,46 @@ fs::path temp_path_for(const fs::path& target) {
     // Two long names sharing a prefix must still get distinct temp names.
     uint64_t h = 1469598103934665603ULL;  // FNV-1a
     for (unsigned char c : name) h = (h ^ c) * 1099511628211ULL;
-    base = utf8_prefix(name, 180) + fmt::format("~{:016x}", h);
+    base = truncate_utf8(name, 180) + fmt::format("~{:016x}", h);
   }
   return target.parent_path() / ("." + base + ".barbossa-part");
+}
+
+nlohmann::json path_to_json(const fs::path& path) {
+  const std::string& s = path.native();
+  if (is_valid_utf8(s)) return s;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : s) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 0xF];
+  }
+  nlohmann::json out = nlohmann::json::object();
+  out["hex"] = hex;
+  return out;
+}
+
+fs::path path_from_json(const nlohmann::json& value) {
+  if (value.is_string()) return fs::path(value.get<std::string>());
+  if (!value.is_object() || !value.contains("hex") || !value["hex"].is_string()) {
+    throw std::runtime_error("bad path in JSON (neither a string nor {\"hex\": ...})");
+  }
+  const std::string& hex = value["hex"].get_ref<const std::string&>();
+  if (hex.size() % 2 != 0) throw std::runtime_error("bad hex path in JSON (odd length)");
+  const auto digit = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    throw std::runtime_error("bad hex digit in a JSON path");
+  };
+  std::string s;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    s += static_cast<char>(digit(hex[i]) * 16 + digit(hex[i + 1]));
+  }
+  return fs::path(s);
+}
+
+std::string display_path(const fs::path& path) {
+  return utf8_from_legacy(path.native());
 }
 
 }  // namespace barbossa

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace barbossa {
 
 // Writes the file under a temporary name, fsyncs it, renames it into place
@@ -58,5 +60,17 @@ std::filesystem::path unique_child(const std::filesystem::path& base, const std:
 // into before renaming into place: deterministic, so that recovery after a
 // crash can find and delete a half-copied file.
 std::filesystem::path temp_path_for(const std::filesystem::path& target);
+
+// A path in JSON that must find the file again (move journals, job payloads):
+// a string when it is valid UTF-8, else {"hex": "..."} of its bytes. nlohmann
+// refuses to dump invalid UTF-8, and a replaced character would name another
+// file. path_from_json throws std::runtime_error for anything else.
+nlohmann::json path_to_json(const std::filesystem::path& path);
+std::filesystem::path path_from_json(const nlohmann::json& value);
+
+// A path (or file name) for people: events, replies, reasons, activity. Names
+// from older systems (Latin-1 folder names) read right (utf8_from_legacy);
+// the file on disk keeps its bytes, so never open what this returns.
+std::string display_path(const std::filesystem::path& path);
 
 }  // namespace barbossa

@@ -1,5 +1,6 @@
 #include "importer/identifier.h"
 
+#include "files/fs_util.h"
 #include "importer/import_service.h"
 
 namespace barbossa {
@@ -11,7 +12,8 @@ class TagIdentifier final : public Identifier {
     std::vector<TrackTags> tags;
     tags.reserve(candidate.tracks.size());
     for (const auto& t : candidate.tracks) tags.push_back(track_tags(t));
-    return identify_from_tags(tags, candidate.root.filename().string());
+    // The folder name is the fallback album title: a Latin-1 name reads right.
+    return identify_from_tags(tags, display_path(candidate.root.filename()));
   }
 };
 

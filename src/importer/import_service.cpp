@@ -362,7 +362,7 @@ ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandid
   for (size_t i = 0; i < candidate.extras.size(); ++i) {
     const fs::path& e = candidate.extras[i];
     std::string name = cover && *cover == i ? "cover" + e.extension().string()
-                                            : sanitize_file_name(e.filename().string());
+                                            : sanitize_file_name(display_path(e.filename()));
     name = unique_name(used, name);
     plan.move.steps.push_back({e, album_dir / name, request.copy});
     planned_sources.insert(e);
@@ -595,8 +595,10 @@ ImportOutcome ImportService::send_to_review(const ImportRequest& request,
   if (moving) {
     // Under commit_mutex_: no other review of this process picks the name
     // meanwhile (another process's clash makes begin() refuse).
-    target =
-        unique_child(review_root, sanitize_component(request.folder.filename().string(), "album"));
+    // display_path: a folder named in Latin-1 ("Caf\xe9") is "Café" in review/,
+    // so its path_name, events and replies are valid UTF-8.
+    target = unique_child(review_root,
+                          sanitize_component(display_path(request.folder.filename()), "album"));
     move = folder_move(request.folder, target, request.copy, "review");
     // The mover makes (and on roll-back removes) the folders its steps need;
     // an album of no files still gets its folder, for the item to point at.
@@ -607,7 +609,7 @@ ImportOutcome ImportService::send_to_review(const ImportRequest& request,
 
   ReviewItem item;
   item.path = target.string();
-  item.path_name = target.filename().string();
+  item.path_name = display_path(target.filename());
   item.suggested_artist = ident.artist;
   item.suggested_album = ident.album;
   item.suggested_year = ident.year;

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/tag_values.h"
+#include "files/fs_util.h"
 #include "media/sha256.h"
 
 namespace barbossa {
@@ -61,7 +62,7 @@ struct FileOutcome {
 AlbumCandidate scan_album_folder(const fs::path& root_in, const ScanOptions& options) {
   std::error_code ec;
   if (!fs::is_directory(root_in, ec)) {
-    throw std::runtime_error("scan: not a directory: " + root_in.string() +
+    throw std::runtime_error("scan: not a directory: " + display_path(root_in) +
                              (ec ? " (" + ec.message() + ")" : std::string()));
   }
   // Callers get absolute paths whatever form the root came in.
@@ -100,9 +101,9 @@ AlbumCandidate scan_album_folder(const fs::path& root_in, const ScanOptions& opt
     }
     if (ec) {
       if (dir == root) {
-        throw std::runtime_error("scan: cannot read " + root.string() + ": " + ec.message());
+        throw std::runtime_error("scan: cannot read " + display_path(root) + ": " + ec.message());
       }
-      album.problems.push_back(dir.lexically_relative(root).generic_string() +
+      album.problems.push_back(display_path(dir.lexically_relative(root).generic_string()) +
                                "/: cannot read folder (" + ec.message() + ")");
       ec.clear();
     }
@@ -116,7 +117,9 @@ AlbumCandidate scan_album_folder(const fs::path& root_in, const ScanOptions& opt
   auto each_file = [&](size_t i) {
     const fs::path& path = audio[i];
     const fs::path relative_path = path.lexically_relative(root);
-    const std::string relative = relative_path.generic_string();
+    // The display form (a Latin-1 name reads right in reasons, replies and a
+    // title taken from the file name); `path` keeps the bytes that find the file.
+    const std::string relative = display_path(relative_path.generic_string());
     FileOutcome& out = outcomes[i];
     AudioReadResult read = read_audio_file(path, options.per_file_time_bound);
     if (!read.info) {

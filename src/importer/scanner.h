@@ -17,7 +17,7 @@ namespace barbossa {
 
 struct ScannedTrack {
   std::filesystem::path path;  // absolute
-  std::string relative;        // inside the album folder, '/'-separated
+  std::string relative;        // inside the album folder, '/'-separated, UTF-8 (display_path)
   AudioInfo info;
   int disc_from_folder = 0;  // "CD2", "Disc 2" in the relative path; 0: none
   std::string sha256;

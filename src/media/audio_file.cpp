@@ -22,6 +22,7 @@
 #include <taglib/xiphcomment.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <exception>
@@ -33,6 +34,7 @@
 #include <utility>
 
 #include "core/tag_values.h"
+#include "core/utf8.h"
 
 namespace barbossa {
 namespace {
@@ -123,8 +125,47 @@ void merge_missing(TagLib::PropertyMap& into, const TagLib::PropertyMap& from) {
   }
 }
 
+// What TagLib calls Latin-1 (ID3v1 fields, ID3v2 frames of encoding 0) is in
+// practice whatever the tagger's system used: Windows-1252 (curly quotes, the
+// euro sign), or UTF-8 from newer taggers. utf8_from_legacy reads both right
+// where TagLib's ISO-8859-1 would give C1 controls or mojibake ("CafÃ©").
+TagLib::String legacy_to_string(const TagLib::ByteVector& data) {
+  std::string_view bytes(data.data(), data.size());
+  bytes = bytes.substr(0, bytes.find('\0'));  // fixed-size fields are NUL-padded
+  return TagLib::String(utf8_from_legacy(bytes), TagLib::String::UTF8);
+}
+
+class LegacyId3v1Strings final : public TagLib::ID3v1::StringHandler {
+ public:
+  TagLib::String parse(const TagLib::ByteVector& data) const override {
+    return legacy_to_string(data).stripWhiteSpace();
+  }
+};
+
+class LegacyId3v2Strings final : public TagLib::ID3v2::Latin1StringHandler {
+ public:
+  TagLib::String parse(const TagLib::ByteVector& data) const override {
+    return legacy_to_string(data);
+  }
+};
+
+// TagLib keeps these handlers in process-wide statics: installed once, before
+// the first read, and never replaced (so no reader sees a dangling one).
+void install_string_handlers() {
+  static const LegacyId3v1Strings v1;
+  static const LegacyId3v2Strings v2;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    TagLib::ID3v1::Tag::setStringHandler(&v1);
+    TagLib::ID3v2::Tag::setLatin1StringHandler(&v2);
+  });
+}
+
 std::string trimmed_utf8(const TagLib::String& value) {
-  std::string s = value.to8Bit(true);
+  // TagLib hands back what the file holds: a Vorbis comment or APE item with
+  // bytes that are not UTF-8, or a UTF-16 frame with a lone surrogate, must
+  // not reach JSON as such.
+  std::string s = valid_utf8(value.to8Bit(true));
   const auto not_space = [](char c) {
     return c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\0';
   };
@@ -410,6 +451,13 @@ AudioReadResult read_now(const fs::path& path) noexcept {
   }
 }
 
+// Abandoned helpers still stuck in a read (each holds a thread and a
+// descriptor until its read returns, which on a dead mount may be never).
+// Process-wide because threads are: every scan of every caller shares them.
+std::atomic<int> g_abandoned_now{0};
+std::atomic<uint64_t> g_abandoned_total{0};
+std::atomic<int> g_abandoned_max{kDefaultTagReaderAbandonedMax};
+
 // A helper thread that performs reads for one calling thread, so that a
 // read which hangs (a FIFO, a dead network mount) can be abandoned: the
 // caller stops waiting and lets the helper go. Everything the helper touches
@@ -445,6 +493,9 @@ class ReaderThread {
     if (!channel_->to_caller.wait_for(lock, time_bound,
                                       [&] { return channel_->result.has_value(); })) {
       abandoned_ = true;
+      channel_->abandoned = true;  // under the lock: the helper counts itself out
+      g_abandoned_now.fetch_add(1);
+      g_abandoned_total.fetch_add(1);
       return std::nullopt;
     }
     std::optional<AudioReadResult> out = std::move(channel_->result);
@@ -460,10 +511,17 @@ class ReaderThread {
     std::optional<fs::path> job;
     std::optional<AudioReadResult> result;
     bool stop = false;
+    bool abandoned = false;
   };
 
   static void loop(std::shared_ptr<Channel> channel) {
     std::unique_lock lock(channel->mutex);
+    serve(channel.get(), lock);
+    // Under the lock, after the last read: no longer stuck, no longer counted.
+    if (channel->abandoned) g_abandoned_now.fetch_sub(1);
+  }
+
+  static void serve(Channel* channel, std::unique_lock<std::mutex>& lock) {
     for (;;) {
       channel->to_reader.wait(lock, [&] { return channel->stop || channel->job.has_value(); });
       if (!channel->job) return;  // stop with nothing pending
@@ -489,7 +547,23 @@ bool is_audio_path(const fs::path& path) {
   return kind_for(lower_extension(path)) != Kind::kUnknown;
 }
 
+TagReaderStats tag_reader_stats() {
+  return {g_abandoned_now.load(), g_abandoned_total.load(), g_abandoned_max.load()};
+}
+
+void set_tag_reader_abandoned_max(int max) {
+  g_abandoned_max.store(max < 1 ? 1 : max);
+}
+
 AudioReadResult read_audio_file(const fs::path& path, std::chrono::milliseconds time_bound) {
+  install_string_handlers();
+  // Past the cap, stuck reads would only pile up threads and descriptors
+  // (a dead network mount hangs every file on it): the file is reported as
+  // not read, the album goes to review, and reads resume once helpers return.
+  if (const int stuck = g_abandoned_now.load(); stuck >= g_abandoned_max.load()) {
+    return failure("not read: " + std::to_string(stuck) +
+                   " earlier tag reads are still stuck (TAG_READER_ABANDONED_MAX)");
+  }
   try {
     // One reader per calling thread, reused: starting a thread per file cost
     // more than the tag read itself.

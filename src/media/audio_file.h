@@ -55,8 +55,24 @@ struct AudioReadResult {
 // .flac .mp3 .m4a .mp4 .aac .ogg .oga .opus .wav .aif .aiff .wv
 bool is_audio_path(const std::filesystem::path& path);
 
+constexpr int kDefaultTagReaderAbandonedMax = 8;
+
+// Abandoned tag-reader threads (process-wide: threads are a process resource).
+struct TagReaderStats {
+  int abandoned = 0;             // still stuck now
+  uint64_t abandoned_total = 0;  // since start
+  int abandoned_max = kDefaultTagReaderAbandonedMax;
+};
+TagReaderStats tag_reader_stats();
+
+// The cap (TAG_READER_ABANDONED_MAX, at least 1); set by the composition root.
+void set_tag_reader_abandoned_max(int max);
+
 // Reads tags and properties. Never throws. A read that takes longer than
-// time_bound is abandoned with the error "timed out reading tags".
+// time_bound is abandoned with the error "timed out reading tags"; its helper
+// thread is left to finish on its own. While as many abandoned helpers as the
+// cap are still stuck, no file is read: the error is "not read: N earlier tag
+// reads are still stuck (TAG_READER_ABANDONED_MAX)".
 AudioReadResult read_audio_file(const std::filesystem::path& path,
                                 std::chrono::milliseconds time_bound = std::chrono::seconds(10));
 

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "test_support.h"
 
 namespace barbossa {
@@ -314,6 +316,30 @@ TEST(TempPathFor, BesideHiddenDeterministicAndShort) {
   long_b.back() = 'b';
   EXPECT_LE(temp_path_for("/x/" + long_a).filename().string().size(), 255u);
   EXPECT_NE(temp_path_for("/x/" + long_a), temp_path_for("/x/" + long_b));
+}
+
+TEST(PathJson, Latin1NamesRoundTripAndDump) {
+  const fs::path utf8 = "/inbox/Café Tacuba";
+  const fs::path latin1 = "/inbox/Caf\xe9 Tacuba";
+  EXPECT_EQ(path_to_json(utf8), nlohmann::json("/inbox/Café Tacuba"));
+  const nlohmann::json j = path_to_json(latin1);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_NO_THROW((void)j.dump());
+  EXPECT_EQ(path_from_json(nlohmann::json::parse(j.dump())), latin1);
+  EXPECT_EQ(path_from_json(path_to_json(utf8)), utf8);
+  // Strict: a surrogate is not UTF-8 for nlohmann either.
+  const fs::path surrogate = "/x/\xed\xa0\x80";
+  EXPECT_NO_THROW((void)path_to_json(surrogate).dump());
+  EXPECT_EQ(path_from_json(path_to_json(surrogate)), surrogate);
+  EXPECT_THROW(path_from_json(nlohmann::json(3)), std::runtime_error);
+  EXPECT_THROW(path_from_json(nlohmann::json::parse(R"({"hex":"4"})")), std::runtime_error);
+  EXPECT_THROW(path_from_json(nlohmann::json::parse(R"({"hex":"zz"})")), std::runtime_error);
+}
+
+TEST(DisplayPath, Latin1NamesReadRight) {
+  EXPECT_EQ(display_path("Caf\xe9 Tacuba"), "Café Tacuba");
+  EXPECT_EQ(display_path("/m/Caf\xe9/01 \x96 Intro.flac"), "/m/Café/01 – Intro.flac");
+  EXPECT_EQ(display_path("Café"), "Café");
 }
 
 }  // namespace

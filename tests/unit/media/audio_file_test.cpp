@@ -12,7 +12,11 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "core/utf8.h"
 #include "media/sha256.h"
 #include "media_test_util.h"
 
@@ -44,11 +48,7 @@ std::string id3v22_text_frame(const std::string& id, const std::string& text) {
   return id + be24(data.size()) + data;
 }
 
-std::string id3v22_tag() {
-  const std::string frames = id3v22_text_frame("TT2", "Title 2.2") +
-                             id3v22_text_frame("TP1", "Artist 2.2") +
-                             id3v22_text_frame("TAL", "Album 2.2") +
-                             id3v22_text_frame("TRK", "4/9") + id3v22_text_frame("TYE", "1999");
+std::string id3v22_wrap(const std::string& frames) {
   const size_t n = frames.size();  // syncsafe: 7 bits per byte
   const std::string size = {static_cast<char>((n >> 21) & 0x7f),
                             static_cast<char>((n >> 14) & 0x7f), static_cast<char>((n >> 7) & 0x7f),
@@ -56,18 +56,28 @@ std::string id3v22_tag() {
   return std::string("ID3\x02\x00\x00", 6) + size + frames;
 }
 
+std::string id3v22_tag() {
+  return id3v22_wrap(id3v22_text_frame("TT2", "Title 2.2") +
+                     id3v22_text_frame("TP1", "Artist 2.2") +
+                     id3v22_text_frame("TAL", "Album 2.2") + id3v22_text_frame("TRK", "4/9") +
+                     id3v22_text_frame("TYE", "1999"));
+}
+
 std::string ape_item(const std::string& key, const std::string& value) {
   return le32(static_cast<uint32_t>(value.size())) + le32(0) + key + std::string(1, '\0') + value;
 }
 
 // APEv2 items plus footer (no header), as found before an ID3v1 tag.
-std::string ape_tag() {
-  const std::string items =
-      ape_item("Title", "APE Title") + ape_item("Artist", "APE Artist") + ape_item("Track", "5/7");
+std::string ape_wrap(const std::string& items) {
   const std::string footer = "APETAGEX" + le32(2000) +
                              le32(static_cast<uint32_t>(items.size() + 32)) + le32(3) + le32(0) +
                              std::string(8, '\0');
   return items + footer;
+}
+
+std::string ape_tag() {
+  return ape_wrap(ape_item("Title", "APE Title") + ape_item("Artist", "APE Artist") +
+                  ape_item("Track", "5/7"));
 }
 
 std::string fixed(const std::string& s, size_t n) {
@@ -547,6 +557,91 @@ TEST_F(AudioFileTest, TimeBoundAbandonsABlockedRead) {
   const AudioReadResult after = read_audio_file(file("tagged.flac"), 5s);
   ASSERT_TRUE(after.info.has_value()) << after.error;
   EXPECT_EQ(after.info->tags.title, "First Song");
+}
+
+// Opens a writer on each FIFO so the helpers stuck in open() return.
+void release_fifos(const std::vector<fs::path>& fifos) {
+  for (const fs::path& fifo : fifos) {
+    int writer = -1;
+    for (int i = 0; i < 200 && writer < 0; ++i) {
+      writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (writer < 0) std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_GE(writer, 0) << fifo;
+    if (writer >= 0) ::close(writer);
+  }
+}
+
+TEST_F(AudioFileTest, AbandonedTagReadersAreCountedAndCapped) {
+  const TagReaderStats before = tag_reader_stats();
+  set_tag_reader_abandoned_max(before.abandoned + 2);
+  std::vector<fs::path> fifos;
+  for (const char* name : {"stuck-1.flac", "stuck-2.flac"}) {
+    fifos.push_back(file(name));
+    ASSERT_EQ(::mkfifo(fifos.back().c_str(), 0600), 0);
+    const AudioReadResult r = read_audio_file(fifos.back(), 100ms);
+    EXPECT_EQ(r.error, "timed out reading tags");
+  }
+  EXPECT_EQ(tag_reader_stats().abandoned, before.abandoned + 2);
+  EXPECT_EQ(tag_reader_stats().abandoned_total, before.abandoned_total + 2);
+
+  // At the cap a good file is not read either: no third thread is started.
+  const AudioReadResult refused = read_audio_file(file("tagged.flac"), 5s);
+  EXPECT_FALSE(refused.info.has_value());
+  EXPECT_EQ(refused.error, "not read: " + std::to_string(before.abandoned + 2) +
+                               " earlier tag reads are still stuck (TAG_READER_ABANDONED_MAX)");
+
+  // Once the stuck reads return, their helpers count themselves out.
+  release_fifos(fifos);
+  for (int i = 0; i < 500 && tag_reader_stats().abandoned > before.abandoned; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(tag_reader_stats().abandoned, before.abandoned);
+  const AudioReadResult after = read_audio_file(file("tagged.flac"), 5s);
+  EXPECT_TRUE(after.info.has_value()) << after.error;
+  set_tag_reader_abandoned_max(kDefaultTagReaderAbandonedMax);
+}
+
+// ---- text in other encodings -------------------------------------------------
+
+TEST_F(AudioFileTest, Id3v1InWindows1252OrUtf8ReadsRight) {
+  const std::string audio = test::read_text(file("untagged.mp3"));
+  // Windows-1252 (curly quotes, e acute) in the title, UTF-8 bytes in the
+  // artist (what newer taggers write into ID3v1): both become proper UTF-8.
+  const std::string tag = "TAG" + fixed("Caf\xe9 \x93Tacuba\x94", 30) + fixed("Bj\xc3\xb6rk", 30) +
+                          fixed("\xc0 bient\xf4t", 30) + "2003" + fixed("", 30) + "\x08";
+  test::write_bytes(file("v1-legacy.mp3"), audio + tag);
+  const AudioInfo info = read_ok("v1-legacy.mp3");
+  EXPECT_EQ(info.tags.title, "Café “Tacuba”");
+  EXPECT_EQ(info.tags.artist, "Björk");
+  EXPECT_EQ(info.tags.album, "À bientôt");
+}
+
+TEST_F(AudioFileTest, Id3v2Latin1FramesInWindows1252ReadRight) {
+  const std::string audio = test::read_text(file("untagged.mp3"));
+  const std::string frames =
+      id3v22_text_frame("TT2", "It\x92s \x80 5") + id3v22_text_frame("TP1", "Caf\xe9 Tacuba");
+  test::write_bytes(file("v22-legacy.mp3"), id3v22_wrap(frames) + audio);
+  const AudioInfo info = read_ok("v22-legacy.mp3");
+  EXPECT_EQ(info.tags.title, "It’s € 5");
+  EXPECT_EQ(info.tags.artist, "Café Tacuba");
+}
+
+TEST_F(AudioFileTest, TagsWithInvalidUtf8BecomeValidUtf8) {
+  // APEv2 items are UTF-8 by definition; these are not.
+  const std::string audio = test::read_text(file("untagged.mp3"));
+  const std::string items = ape_item("Title", "Caf\xe9 \xff\xfe") +
+                            ape_item("Artist", "\xed\xa0\x80 Surrogate") +
+                            ape_item("Album", "Cut \xe6\x97");
+  test::write_bytes(file("ape-bad.mp3"), audio + ape_wrap(items));
+  const AudioInfo info = read_ok("ape-bad.mp3");
+  for (const std::string* value : {&info.tags.title, &info.tags.artist, &info.tags.album}) {
+    EXPECT_TRUE(is_valid_utf8(*value)) << *value;
+    EXPECT_NO_THROW((void)nlohmann::json(*value).dump()) << *value;
+  }
+  // TagLib 1.13 drops an item that is not UTF-8 (the field is then missing,
+  // which lowers the confidence); the rest of the file still reads.
+  EXPECT_EQ(info.sample_rate, 44100);
 }
 
 TEST_F(AudioFileTest, ConcurrentReadsAgree) {
