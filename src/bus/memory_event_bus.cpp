@@ -44,7 +44,11 @@ class MemoryEventBus final : public EventBus {
     message["type"] = draft.type;
     message["seq"] = event->seq;
     message["timestamp"] = iso8601_utc(event->timestamp_ms);
-    event->json = std::make_shared<const std::string>(message.dump());
+    // replace: a payload that quotes outside text (a tag, a file name) with
+    // bytes that are not UTF-8 still goes out, with U+FFFD, instead of
+    // throwing out of publish() under the bus lock.
+    event->json = std::make_shared<const std::string>(
+        message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     event->frame = std::make_shared<const std::string>(ws_encode_frame(WsOpcode::kText, *event->json));
     if (deflate_) {
       event->deflated_frame = std::make_shared<const std::string>(

@@ -10,7 +10,9 @@ Activity ActivityService::record(StoreSession& tx, std::optional<int64_t> user_i
   row.action = action;
   row.entity_type = entity_type;
   row.entity_id = entity_id;
-  row.details_json = details.dump();
+  // replace: details quote names and tags; a stray invalid byte becomes
+  // U+FFFD instead of failing the transaction that records the activity.
+  row.details_json = details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return tx.activity().insert(row);
 }
 

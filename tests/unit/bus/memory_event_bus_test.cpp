@@ -33,6 +33,21 @@ TEST(MemoryEventBusTest, AssignsIncreasingSeqAndSerializesOnce) {
   EXPECT_EQ(bus->last_seq(), 2u);
 }
 
+TEST(MemoryEventBusTest, PayloadWithInvalidUtf8IsPublishedAsValidJson) {
+  auto bus = make_memory_event_bus(10, {});
+  std::vector<EventPtr> seen;
+  bus->subscribe([&](const EventPtr& e) { seen.push_back(e); });
+  EventDraft d = draft("import_review");
+  auto payload = std::make_shared<nlohmann::json>(nlohmann::json::object());
+  (*payload)["path"] = "Caf\xe9 Tacuba";  // a Latin-1 name that slipped through
+  d.payload = std::move(payload);
+  ASSERT_NO_THROW(bus->publish(std::move(d)));
+  ASSERT_EQ(seen.size(), 1u);
+  auto j = nlohmann::json::parse(*seen[0]->json);
+  EXPECT_EQ(j["path"], "Caf\uFFFD Tacuba");
+  EXPECT_EQ(j["type"], "import_review");
+}
+
 TEST(MemoryEventBusTest, ReplayReturnsMissedEventsInOrder) {
   auto bus = make_memory_event_bus(5, {});
   for (int i = 0; i < 4; ++i) bus->publish(draft("e", i));
