@@ -25,15 +25,19 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
+#include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "core/fault.h"
 #include "files/fs_util.h"
 #include "media/sha256.h"
 
@@ -257,6 +261,67 @@ void roll_back_move(const Journal& j, size_t count) {
 
 }  // namespace
 
+FolderLease::FolderLease(FolderLease&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), lock_file_(std::move(other.lock_file_)) {}
+
+FolderLease& FolderLease::operator=(FolderLease&& other) noexcept {
+  if (this != &other) {
+    release();
+    fd_ = std::exchange(other.fd_, -1);
+    lock_file_ = std::move(other.lock_file_);
+  }
+  return *this;
+}
+
+FolderLease::~FolderLease() {
+  release();
+}
+
+void FolderLease::release() noexcept {
+  if (fd_ < 0) return;
+  // Unlinked while still locked, so lock files do not pile up; a waiter that
+  // opened the old file notices the unlink and starts over (lease_folder).
+  ::unlink(lock_file_.c_str());
+  ::close(fd_);
+  fd_ = -1;
+}
+
+FolderLease AlbumMover::lease_folder(const fs::path& folder, bool wait) {
+  // Beside the journals (recover() passes over *.lease); each is unlinked
+  // when released, so the folder holds only what is in flight.
+  const std::string& name = folder.native();
+  FolderLease lease;
+  lease.lock_file_ = journal_dir_ / (sha256_hex(name.data(), name.size()) + ".lease");
+  for (;;) {
+    int fd = ::open(lease.lock_file_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      throw fs::filesystem_error("cannot open lease", lease.lock_file_,
+                                 std::error_code(errno, std::generic_category()));
+    }
+    int rc = 0;
+    do {
+      rc = ::flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+      int err = errno;
+      ::close(fd);
+      if (err == EWOULDBLOCK) return FolderLease{};
+      throw fs::filesystem_error("cannot lock lease", lease.lock_file_,
+                                 std::error_code(err, std::generic_category()));
+    }
+    // Locked; but if the previous holder unlinked the file meanwhile, this
+    // lock is on a file nobody else will look at: try again on the new one.
+    struct stat held {};
+    struct stat named {};
+    if (::fstat(fd, &held) == 0 && ::stat(lease.lock_file_.c_str(), &named) == 0 &&
+        held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+      lease.fd_ = fd;
+      return lease;
+    }
+    ::close(fd);
+  }
+}
+
 AlbumMover::AlbumMover(fs::path journal_dir) : journal_dir_(std::move(journal_dir)) {
   fs::create_directories(journal_dir_);
 }
@@ -375,6 +440,9 @@ void AlbumMover::apply(const AlbumMove& move) {
       }
       touched_dirs.insert(step.to.parent_path());
       if (crash_after_steps_ > 0 && i + 1 == crash_after_steps_) ::raise(SIGKILL);
+      // Test build: keeps a move in flight long enough for a test to race it.
+      if (fault::armed("album_move_slow"))
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
     // Every rename durable before the caller's transaction commits: each
     // folder once, not once per file.

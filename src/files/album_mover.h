@@ -37,6 +37,26 @@ struct AlbumMove {
   std::filesystem::path source_root;  // pruned of empty folders by finish(); may be empty
 };
 
+// Exclusive hold on one folder (an album's in the library, a review item's)
+// for the whole of a change to it: import or upgrade, delete, approve or
+// reject. Never two movers on one folder. Released when destroyed.
+class FolderLease {
+ public:
+  FolderLease() = default;
+  FolderLease(FolderLease&& other) noexcept;
+  FolderLease& operator=(FolderLease&& other) noexcept;
+  FolderLease(const FolderLease&) = delete;
+  FolderLease& operator=(const FolderLease&) = delete;
+  ~FolderLease();
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  friend class AlbumMover;
+  void release() noexcept;
+  int fd_ = -1;
+  std::filesystem::path lock_file_;
+};
+
 class AlbumMover {
  public:
   // journal_dir holds one file per move in flight; created when missing.
@@ -69,6 +89,13 @@ class AlbumMover {
   // moved aside as <name>.bad; a journal whose recovery fails (is_committed
   // throws, a file operation fails) is logged and kept for the next start.
   size_t recover(const std::function<bool(const std::string& id)>& is_committed);
+
+  // Leases `folder` (an absolute path, compared as written). wait: block
+  // until the holder lets go; else return an empty lease at once when it is
+  // held. It is an flock on a lock file named after the folder,
+  // <journal_dir>/<sha256 of the path>.lease, so it excludes other threads and other processes
+  // (`barbossa import` beside the server) alike, and a crash releases it.
+  FolderLease lease_folder(const std::filesystem::path& folder, bool wait);
 
  private:
   std::filesystem::path journal_path(const std::string& id) const;

@@ -328,6 +328,19 @@ ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandid
     }
   } release{*this, &mine};
   lock.unlock();
+  // The folder is ours from its listing to the commit: a delete of the album
+  // (this process or another) gets 409 meanwhile, and this waits for one in
+  // progress. Never two movers on one folder.
+  FolderLease folder_lease = mover_.lease_folder(album_dir, true);
+  if (upgrade) {
+    // Decided before the lease: the album may have been deleted (or moved)
+    // while this waited. Nothing has moved yet; the import can simply run again.
+    auto now = store_.read([&](StoreSession& s) { return s.library().find_album(existing->id); });
+    if (!now || now->path != existing->path) {
+      throw std::runtime_error("album " + std::to_string(existing->id) +
+                               " changed while its upgrade waited; import the folder again");
+    }
+  }
   plan.move.id = new_move_id(upgrade ? "upgrade" : "import");
   if (!request.copy) plan.move.source_root = request.folder;
   const fs::path trash = paths_.trash_dir / (compact_utc_stamp(unix_now_ms()) + "-" + plan.move.id);
@@ -411,7 +424,9 @@ ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandid
 
       Album album;
       if (upgrade) {
-        album = *lib.find_album(existing->id);
+        auto current = lib.find_album(existing->id);
+        if (!current) throw std::runtime_error("the album an upgrade replaces is gone");
+        album = *current;
       } else {
         album.artist_id = artist.id;
         album.title = ident.album;
@@ -502,7 +517,11 @@ ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandid
         item.status = "approved";
         item.reviewer_id = reviewer_id;
         item.album_id = album.id;
-        s.imports().update_review(item);
+        // The guard in the SQL: a decision by another process since the
+        // lease was taken loses here, and the moves are rolled back.
+        if (!s.imports().decide_review(item)) {
+          throw ApiError::conflict("Review item " + std::to_string(item.id) + " is already decided");
+        }
         approved_item = item;
         nlohmann::json rd = nlohmann::json::object();
         rd["review_id"] = item.id;
@@ -676,10 +695,25 @@ ReviewItem ImportService::pending_review(int64_t review_id) {
   return *item;
 }
 
+// Of an approve and a reject racing (or two of either), one takes the lease
+// on the item's folder and the other gets 409 at once; one that comes after
+// the decision finds it decided (409). The lease is taken before the second
+// read so that read sees any decision that was committed under it.
+std::pair<ReviewItem, FolderLease> ImportService::lease_pending_review(int64_t review_id) {
+  const ReviewItem first = pending_review(review_id);
+  FolderLease lease = mover_.lease_folder(first.path, false);
+  if (!lease.held()) {
+    throw ApiError::conflict("Review item " + std::to_string(review_id) +
+                             " is being decided by another request");
+  }
+  return {pending_review(review_id), std::move(lease)};
+}
+
 ImportOutcome ImportService::approve(int64_t review_id, int64_t reviewer_id,
                                      const std::string& reviewer_name,
                                      const ReviewOverrides& overrides) {
-  std::optional<ReviewItem> item = pending_review(review_id);
+  auto [pending, lease] = lease_pending_review(review_id);
+  std::optional<ReviewItem> item = std::move(pending);
   const fs::path folder = item->path;
   std::error_code ec;
   if (!is_within(paths_.import_dir / "review", folder) || !fs::is_directory(folder, ec)) {
@@ -713,30 +747,40 @@ void ImportService::reject(int64_t review_id, int64_t reviewer_id, const std::st
                            bool delete_files) {
   Activity row;
   {
+    auto [pending, lease] = lease_pending_review(review_id);
+    std::optional<ReviewItem> item = std::move(pending);
     std::lock_guard lock(commit_mutex_);
-    std::optional<ReviewItem> item = pending_review(review_id);
     const fs::path folder = item->path;
     std::error_code ec;
     bool present = is_within(paths_.import_dir / "review", folder) && fs::exists(folder, ec);
     std::string new_path = item->path;
-    std::optional<AlbumMove> move;  // to rejected/, committed with the row
-    if (present && delete_files) {
-      fs::remove_all(folder);
-      new_path.clear();
-    } else if (present) {
-      fs::path target = unique_child(paths_.import_dir / "rejected", item->path_name);
-      move = folder_move(folder, target, false, "reject");
-      if (move->steps.empty()) fs::create_directory(target);
+    fs::path target;
+    // To rejected/, or with delete_files to the trash (purged after
+    // TRASH_DAYS): either way through the journal and committed with the
+    // row, so a crash leaves the folder in review/ with the item pending or
+    // moved with the item rejected, never gone with the item pending.
+    std::optional<AlbumMove> move;
+    if (present) {
+      target = delete_files ? unique_child(paths_.trash_dir, compact_utc_stamp(unix_now_ms()) +
+                                                                 "-review-" +
+                                                                 std::to_string(review_id))
+                            : unique_child(paths_.import_dir / "rejected", item->path_name);
+      move = folder_move(folder, target, false, delete_files ? "discard" : "reject");
+      if (move->steps.empty()) fs::create_directories(target);
       mover_.begin(*move);
       mover_.apply(*move);
-      new_path = target.string();
+      new_path = delete_files ? "" : target.string();
     }
     item->status = "rejected";
     item->reviewer_id = reviewer_id;
     item->path = new_path;
     try {
       store_.write_durable([&](StoreSession& s) {
-        s.imports().update_review(*item);
+        // The guard in the SQL: a decision by another process loses here.
+        if (!s.imports().decide_review(*item)) {
+          throw ApiError::conflict("Review item " + std::to_string(review_id) +
+                                   " is already decided");
+        }
         if (move) s.imports().mark_move_committed(move->id);
         nlohmann::json details = nlohmann::json::object();
         details["review_id"] = item->id;
@@ -749,7 +793,7 @@ void ImportService::reject(int64_t review_id, int64_t reviewer_id, const std::st
     } catch (...) {
       if (move) {
         mover_.roll_back(*move);
-        remove_empty_tree(new_path);
+        remove_empty_tree(target);
       }
       throw;
     }
@@ -758,7 +802,7 @@ void ImportService::reject(int64_t review_id, int64_t reviewer_id, const std::st
       remove_empty_tree(folder);
     }
     spdlog::info("review item {} rejected by '{}' ({})", review_id, reviewer_name,
-                 delete_files ? "files deleted" : "moved to rejected/");
+                 delete_files ? "files moved to the trash" : "moved to rejected/");
   }
   activity_.publish(row, reviewer_name);
 }

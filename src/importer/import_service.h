@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bus/event_bus.h"
@@ -88,7 +89,9 @@ class ImportService {
   // Review queue (SPEC §10). Approve imports the item's folder as a reviewed
   // album (confidence and unreadable files no longer count; the duplicate
   // check still does: 409 when the library has it in equal or better
-  // quality). Reject deletes the folder or moves it to rejected/.
+  // quality). Reject moves the folder to rejected/, or with delete_files to
+  // the trash. Both move through the journal and commit with the item's row;
+  // of two decisions of one item exactly one wins, the other gets 409.
   ImportOutcome approve(int64_t review_id, int64_t reviewer_id, const std::string& reviewer_name,
                         const ReviewOverrides& overrides);
   void reject(int64_t review_id, int64_t reviewer_id, const std::string& reviewer_name,
@@ -112,6 +115,9 @@ class ImportService {
                                const Quality& quality);
   double threshold_for(const std::string& source) const;
   ReviewItem pending_review(int64_t review_id);  // 404 unknown, 409 decided
+  // pending_review with the item's folder leased for its decision (409 when
+  // another request holds it).
+  std::pair<ReviewItem, FolderLease> lease_pending_review(int64_t review_id);
 
   // An album between its decision and its commit, which other imports must
   // not decide without (same identity, release or file) nor collide with

@@ -343,15 +343,37 @@ void LibraryService::delete_album(const AuthUser& admin, int64_t album_id) {
   std::optional<Album> album;
   std::vector<Track> tracks;
   std::vector<HeartHolder> holders;
-  store_.read([&](StoreSession& s) {
-    album = s.library().find_album(album_id);
-    if (!album) return;
-    tracks = s.library().album_tracks(album_id);
-    holders = s.library().heart_holders(album_id);
-  });
-  if (!album) throw ApiError::not_found("Album not found");
+  auto load = [&] {
+    store_.read([&](StoreSession& s) {
+      album = s.library().find_album(album_id);
+      if (!album) return;
+      tracks = s.library().album_tracks(album_id);
+      holders = s.library().heart_holders(album_id);
+    });
+    if (!album) throw ApiError::not_found("Album not found");
+  };
+  load();
 
   namespace fs = std::filesystem;
+  // Never two movers on one folder: an import upgrading this album (in this
+  // process or in `barbossa import`) holds the folder's lease from listing
+  // its files to its commit. Refused rather than waited for: an upgrade may
+  // take minutes, and the admin can simply delete again afterwards.
+  FolderLease lease;
+  if (files_.mover != nullptr && !album->path.empty()) {
+    const std::string path = album->path;
+    lease = files_.mover->lease_folder(files_.library_dir / path, false);
+    if (!lease.held()) {
+      throw ApiError::conflict("Album " + std::to_string(album_id) +
+                               " is being changed by an import; try again when it is done");
+    }
+    // Read again under the lease: an upgrade that committed since the first
+    // read changed the tracks (and the links to remove).
+    load();
+    if (album->path != path) {
+      throw ApiError::conflict("Album " + std::to_string(album_id) + " moved; try again");
+    }
+  }
   std::optional<AlbumMove> move;
   if (files_.mover != nullptr && !album->path.empty()) {
     fs::path album_dir = files_.library_dir / album->path;

@@ -1244,6 +1244,27 @@ class SqliteImportRepository final : public ImportRepository {
     q->exec();
   }
 
+  bool decide_review(const ReviewItem& item) override {
+    StatementHandle q = conn_.statement(
+        "UPDATE review_items SET status = ?, path = ?, path_name = ?, "
+        "suggested_artist = ?, suggested_album = ?, suggested_year = ?, "
+        "reasons = ?, duplicate_of = ?, reviewer_id = ?, album_id = ?, "
+        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+        "WHERE id = ? AND status = 'pending'");
+    q->bind(1, item.status);
+    q->bind(2, item.path);
+    q->bind(3, item.path_name);
+    q->bind(4, item.suggested_artist);
+    q->bind(5, item.suggested_album);
+    bind_int_or_null(*q, 6, item.suggested_year);
+    q->bind(7, reasons_json(item.reasons));
+    bind_opt(*q, 8, item.duplicate_of);
+    bind_opt(*q, 9, item.reviewer_id);
+    bind_opt(*q, 10, item.album_id);
+    q->bind(11, item.id);
+    return q->exec() == 1;
+  }
+
   void add_history(const ImportHistoryRow& row) override {
     StatementHandle q = conn_.statement(
         "INSERT INTO import_history (normalized_artist, normalized_album, "

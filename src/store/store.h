@@ -238,6 +238,11 @@ class ImportRepository {
   // Rewrites status, path, path_name, suggestions, reasons, reviewer, album;
   // touches updated_at.
   virtual void update_review(const ReviewItem& item) = 0;
+  // The decision itself (approve, reject): update_review guarded by
+  // "status = 'pending'" in the same UPDATE, so of two decisions racing in
+  // different threads or processes exactly one writes. False, nothing
+  // written, when the item was no longer pending.
+  virtual bool decide_review(const ReviewItem& item) = 0;
   virtual void add_history(const ImportHistoryRow& row) = 0;
   // The album mover's commit point: recorded in the import's own transaction.
   virtual void mark_move_committed(const std::string& move_id) = 0;

@@ -5,11 +5,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "files/fs_util.h"
 #include "test_support.h"
@@ -490,6 +494,62 @@ TEST_F(AlbumMoverCrossFsTest, CrashAtEveryStepRollsBack) {
     EXPECT_EQ(AlbumMover(journal_).recover(kNeverCommitted), 1u);
     expect_all_back(move);
   }
+}
+
+// Never two movers on one folder: a delete and an upgrade of one album, an
+// approve and a reject of one review item, each lease the folder first.
+TEST(FolderLeaseTest, OneHolderPerFolderAcrossMoversAndThreads) {
+  TempDir dir;
+  AlbumMover a(dir.path() / "journal");
+  AlbumMover b(dir.path() / "journal");  // another process on the same data
+  const fs::path folder = dir.path() / "library" / "Artist" / "Album (2001)";
+  FolderLease held = a.lease_folder(folder, false);
+  ASSERT_TRUE(held.held());
+  EXPECT_FALSE(a.lease_folder(folder, false).held());
+  EXPECT_FALSE(b.lease_folder(folder, false).held());
+  EXPECT_TRUE(b.lease_folder(folder / "other", false).held());  // other folders are free
+
+  // A waiter gets the folder once the holder lets go, not before.
+  std::atomic<bool> got{false};
+  std::thread waiter([&] {
+    FolderLease mine = b.lease_folder(folder, true);
+    got = mine.held();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(got.load());
+  held = FolderLease{};  // release by moving an empty lease in
+  waiter.join();
+  EXPECT_TRUE(got.load());
+  // Released leases leave no file behind: the journal folder holds only
+  // moves in flight.
+  EXPECT_TRUE(fs::is_empty(dir.path() / "journal"));
+  EXPECT_TRUE(a.lease_folder(folder, false).held());
+}
+
+TEST(FolderLeaseTest, ManyThreadsRacingForOneFolderNeverHoldItTogether) {
+  TempDir dir;
+  AlbumMover mover(dir.path() / "journal");
+  const fs::path folder = dir.path() / "import" / "review" / "X";
+  std::atomic<int> inside{0};
+  std::atomic<int> overlaps{0};
+  std::atomic<int> wins{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        FolderLease lease = mover.lease_folder(folder, i % 2 == 0);
+        if (!lease.held()) continue;
+        ++wins;
+        if (inside.fetch_add(1) != 0) ++overlaps;
+        std::this_thread::yield();
+        inside.fetch_sub(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_GE(wins.load(), 800);  // every waiting attempt wins eventually
+  EXPECT_TRUE(fs::is_empty(dir.path() / "journal"));
 }
 
 }  // namespace

@@ -5,14 +5,18 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/error.h"
+#include "services/library_service.h"
 #include "unit/temp_dir.h"
 
 namespace barbossa {
@@ -46,6 +50,8 @@ class ImportServiceTest : public ::testing::Test {
     }
     store_ = open_store((root_ / "db.sqlite").string());
     store_->migrate();
+    // User 1, the reviewer of the review tests.
+    store_->write([](StoreSession& s) { s.users().create("admin", "hash", true); });
     SeqPersistence none{[] { return uint64_t{0}; }, [](uint64_t) {}};
     bus_ = make_memory_event_bus(1000, none);
     bus_->subscribe([this](const EventPtr& e) {
@@ -219,6 +225,193 @@ TEST_F(ImportServiceTest, ConcurrentImportsOfOneAlbumYieldOneAlbumAndOneDuplicat
     return s.library().list_albums(0, "", Page{100, 0}).total;
   });
   EXPECT_EQ(albums, 3);
+}
+
+// ---- files never vanish outside the journal (issue 9, item 5)
+
+int reject_status(ImportService& importer, int64_t id, bool delete_files) {
+  try {
+    importer.reject(id, 1, "admin", delete_files);
+    return 200;
+  } catch (const ApiError& e) {
+    return e.status();
+  }
+}
+
+std::vector<fs::path> files_below(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file()) out.push_back(it->path());
+  }
+  return out;
+}
+
+TEST_F(ImportServiceTest, RejectWithDeleteFilesMovesTheFolderToTheTrashThroughTheJournal) {
+  ImportRequest req;
+  req.folder = album("g", "Artist", "Generic", 2, /*generic=*/true);
+  ImportOutcome out = importer_->import_folder(req);
+  ASSERT_EQ(out.kind, DecisionKind::kReview);
+  const fs::path folder = importer_->find_review(out.review_id)->path;
+  ASSERT_EQ(files_below(folder).size(), 2u);
+
+  importer_->reject(out.review_id, 1, "admin", /*delete_files=*/true);
+  EXPECT_FALSE(fs::exists(folder));
+  auto trashed = files_below(root_ / "trash");
+  ASSERT_EQ(trashed.size(), 2u);  // kept for TRASH_DAYS, not deleted outright
+  EXPECT_NE(trashed[0].string().find("-review-" + std::to_string(out.review_id)),
+            std::string::npos);
+  EXPECT_TRUE(fs::is_empty(root_ / "journal"));
+  auto item = importer_->find_review(out.review_id);
+  EXPECT_EQ(item->status, "rejected");
+  EXPECT_EQ(item->path, "");
+}
+
+TEST_F(ImportServiceTest, ADecidedReviewItemCannotBeDecidedAgain) {
+  ImportRequest req;
+  req.folder = album("d", "Artist", "Decided", 1, /*generic=*/true);
+  ImportOutcome out = importer_->import_folder(req);
+  ASSERT_EQ(out.kind, DecisionKind::kReview);
+  ASSERT_EQ(reject_status(*importer_, out.review_id, false), 200);
+  EXPECT_EQ(reject_status(*importer_, out.review_id, true), 409);
+  try {
+    importer_->approve(out.review_id, 1, "admin", ReviewOverrides{});
+    FAIL() << "approving a rejected item must fail";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 409);
+  }
+  // The folder stayed where the first decision put it.
+  EXPECT_EQ(files_below(root_ / "import" / "rejected").size(), 1u);
+  EXPECT_TRUE(files_below(root_ / "trash").empty());
+}
+
+// The race made deterministic: while one decision holds the item's folder
+// (an approve still moving it), another gets 409 and moves nothing.
+TEST_F(ImportServiceTest, ReviewDecisionWhileAnotherIsInFlightIsAConflict) {
+  ImportRequest req;
+  req.folder = album("r", "Artist", "Racing", 2, /*generic=*/true);
+  ImportOutcome out = importer_->import_folder(req);
+  ASSERT_EQ(out.kind, DecisionKind::kReview);
+  const fs::path folder = importer_->find_review(out.review_id)->path;
+  {
+    FolderLease in_flight = mover_->lease_folder(folder, false);
+    ASSERT_TRUE(in_flight.held());
+    EXPECT_EQ(reject_status(*importer_, out.review_id, true), 409);
+    ReviewOverrides names;
+    names.artist = "Artist";
+    names.album = "Racing";
+    EXPECT_THROW(importer_->approve(out.review_id, 1, "admin", names), ApiError);
+    EXPECT_EQ(files_below(folder).size(), 2u);
+    EXPECT_EQ(importer_->find_review(out.review_id)->status, "pending");
+  }
+  EXPECT_EQ(reject_status(*importer_, out.review_id, false), 200);
+}
+
+TEST_F(ImportServiceTest, ConcurrentApproveAndRejectOfOneItemHaveExactlyOneWinner) {
+  for (int round = 0; round < 4; ++round) {
+    const std::string title = "Both " + std::to_string(round);
+    ImportRequest req;
+    req.folder = album("b" + std::to_string(round), "Artist", title, 2, /*generic=*/true);
+    ImportOutcome out = importer_->import_folder(req);
+    ASSERT_EQ(out.kind, DecisionKind::kReview);
+    std::atomic<int> wins{0};
+    std::atomic<int> conflicts{0};
+    {
+      std::jthread approve([&] {
+        try {
+          ReviewOverrides names;
+          names.artist = "Artist";
+          names.album = title;
+          importer_->approve(out.review_id, 1, "admin", names);
+          ++wins;
+        } catch (const ApiError& e) {
+          if (e.status() == 409) ++conflicts;
+        }
+      });
+      std::jthread reject([&] {
+        int status = reject_status(*importer_, out.review_id, round % 2 == 0);
+        if (status == 200) ++wins;
+        if (status == 409) ++conflicts;
+      });
+    }
+    EXPECT_EQ(wins.load(), 1) << title;
+    EXPECT_EQ(conflicts.load(), 1) << title;
+    EXPECT_NE(importer_->find_review(out.review_id)->status, "pending") << title;
+    EXPECT_TRUE(fs::is_empty(root_ / "journal"));
+  }
+  // Every album's files are in exactly one place: 4 rounds x 2 files.
+  const size_t total =
+      files_below(root_ / "library").size() + files_below(root_ / "import" / "rejected").size() +
+      files_below(root_ / "trash").size() + files_below(root_ / "import" / "review").size();
+  EXPECT_EQ(total, 8u);
+  EXPECT_TRUE(files_below(root_ / "import" / "review").empty());
+}
+
+// Never two movers on one folder: an upgrade waits for the album's folder
+// while a delete holds it, and a delete is refused (409) while an upgrade
+// holds it.
+TEST_F(ImportServiceTest, DeleteOfAnAlbumBeingUpgradedIsRefusedAndUpgradeWaitsForDelete) {
+  ImportRequest first;
+  first.folder = album("low", "Artist", "Upgraded", 2);
+  ImportOutcome imported = importer_->import_folder(first);
+  ASSERT_EQ(imported.kind, DecisionKind::kImport);
+  const fs::path album_dir = root_ / "library" / "Artist" / "Upgraded (2001)";
+  ASSERT_TRUE(fs::is_directory(album_dir));
+
+  LibraryService library(
+      *store_, *bus_, *activity_,
+      LibraryFiles{root_ / "library", root_ / "trash", links_.get(), mover_.get()});
+  AuthUser admin{1, "admin", true, 0};
+  {
+    FolderLease upgrade_in_flight = mover_->lease_folder(album_dir, false);
+    ASSERT_TRUE(upgrade_in_flight.held());
+    try {
+      library.delete_album(admin, imported.album_id);
+      FAIL() << "delete while the folder is leased must fail";
+    } catch (const ApiError& e) {
+      EXPECT_EQ(e.status(), 409);
+    }
+    EXPECT_EQ(files_below(album_dir).size(), 2u);
+  }
+
+  // A better copy (24-bit) waits while the delete holds the folder...
+  const fs::path hires = root_ / "hires.wav";
+  run("sox -R -n -r 96000 -b 24 -c 2 '" + hires.string() + "' synth 0.5 sine 440 vol 0.3");
+  const fs::path better = root_ / "inbox" / "high";
+  for (int n = 1; n <= 2; ++n) {
+    make_flac(hires, better / (std::to_string(n) + ".flac"),
+              {"ARTIST=Artist", "ALBUMARTIST=Artist", "ALBUM=Upgraded",
+               "TITLE=Song " + std::to_string(n), "TRACKNUMBER=" + std::to_string(n), "DATE=2001"});
+  }
+  std::atomic<bool> done{false};
+  std::string error;
+  std::optional<FolderLease> delete_in_flight = mover_->lease_folder(album_dir, false);
+  ASSERT_TRUE(delete_in_flight->held());
+  std::jthread upgrade([&] {
+    try {
+      ImportRequest req;
+      req.folder = better;
+      importer_->import_folder(req);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_FALSE(done.load());
+  EXPECT_EQ(files_below(better).size(), 2u);  // nothing moved while it waited
+  // ...and, the album deleted meanwhile (what the delete holding the lease
+  // commits), fails cleanly instead of reviving it.
+  store_->write([&](StoreSession& s) { s.library().delete_album(imported.album_id); });
+  fs::rename(album_dir, root_ / "trash" / "deleted");
+  delete_in_flight.reset();
+  upgrade.join();
+  EXPECT_FALSE(error.empty()) << "the upgrade of a deleted album must not commit";
+  EXPECT_EQ(files_below(better).size(), 2u);
+  EXPECT_TRUE(fs::is_empty(root_ / "journal"));
+  EXPECT_FALSE(
+      store_->read([&](StoreSession& s) { return s.library().find_album(imported.album_id); }));
 }
 
 }  // namespace

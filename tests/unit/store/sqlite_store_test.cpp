@@ -844,6 +844,25 @@ TEST_F(StoreTest, ReviewItemsRoundTripFilterAndUpdate) {
                std::exception);
 }
 
+// Approve and reject of one item race in different threads (or processes):
+// the guard in the UPDATE lets exactly one decision write.
+TEST_F(StoreTest, ReviewDecisionWritesOnlyWhilePending) {
+  ReviewItem item;
+  item.path = "/data/import/review/Y";
+  item.path_name = "Y";
+  item = store_->write([&](StoreSession& s) { return s.imports().create_review(item); });
+  ReviewItem approved = item;
+  approved.status = "approved";
+  ReviewItem rejected = item;
+  rejected.status = "rejected";
+  rejected.path = "";
+  EXPECT_TRUE(store_->write([&](StoreSession& s) { return s.imports().decide_review(approved); }));
+  EXPECT_FALSE(store_->write([&](StoreSession& s) { return s.imports().decide_review(rejected); }));
+  auto back = store_->read([&](StoreSession& s) { return s.imports().find_review(item.id); });
+  EXPECT_EQ(back->status, "approved");
+  EXPECT_EQ(back->path, "/data/import/review/Y");
+}
+
 TEST_F(StoreTest, DurableWriteCommitsAndLaterWritesStillWork) {
   store_->write_durable([&](StoreSession& s) { s.imports().mark_move_committed("durable-1"); });
   EXPECT_TRUE(
