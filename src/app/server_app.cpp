@@ -157,6 +157,8 @@ int run_server(const Config& config) {
   options.ws_queue_bytes =
       static_cast<size_t>(config.get_int("WS_SEND_QUEUE_BYTES", 65536, 1LL << 32));
   options.ws_stall_seconds = static_cast<int>(config.get_int("WS_STALL_SECONDS", 1, 3600));
+  options.ws_resume_per_second =
+      static_cast<int>(config.get_int("WS_RESUME_PER_SECOND", 1, 1000));
   options.shutdown_grace_ms = static_cast<int>(config.get_int("SHUTDOWN_GRACE_MS", 0, 60000));
 
   WsAuthenticator ws_auth = [&accounts](const std::string& token) -> std::optional<WsIdentity> {

@@ -5,9 +5,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
+#include "core/fault.h"
 #include "core/time.h"
 #include "core/ws_deflate.h"
 
@@ -23,14 +24,35 @@ namespace {
 constexpr size_t kMaxIncomingMessage = 64 * 1024;
 constexpr auto kTeardownAfter = std::chrono::seconds(5);
 
-std::string error_message(std::string_view message) {
-  json j = json::object();
-  j["type"] = "error";
-  j["message"] = message;
-  return j.dump();
+}  // namespace
+
+template <class Body>
+bool WsSession::guarded(const char* where, Body&& body) noexcept {
+  try {
+    body();
+    return true;
+  } catch (const std::exception& e) {
+    fail_internal(where, e.what());
+  } catch (...) {
+    fail_internal(where, "unknown exception");
+  }
+  return false;
 }
 
-}  // namespace
+void WsSession::fail_internal(const char* where, const char* what) noexcept {
+  try {
+    spdlog::error("websocket {} failed (user {}): {}; closing the socket with 1011", where,
+                  user_id_, what);
+    close_with(1011, "Internal error");
+  } catch (...) {
+    // Not even the close frame could be queued: drop the connection.
+    try {
+      asio::post(ws_.get_executor(), [self = shared_from_this()] { self->finish(); });
+    } catch (...) {
+      spdlog::error("websocket (user {}) could not be closed after a failure", user_id_);
+    }
+  }
+}
 
 WsSession::WsSession(beast::tcp_stream&& stream, Hub& hub, const ServerOptions& options)
     : ws_(std::move(stream)),
@@ -39,7 +61,8 @@ WsSession::WsSession(beast::tcp_stream&& stream, Hub& hub, const ServerOptions& 
       heartbeat_timer_(ws_.get_executor()),
       stall_timer_(ws_.get_executor()),
       teardown_timer_(ws_.get_executor()),
-      parser_(kMaxIncomingMessage) {}
+      parser_(kMaxIncomingMessage),
+      messages_(options.ws_resume_per_second) {}
 
 WsSession::~WsSession() = default;
 
@@ -73,24 +96,27 @@ void WsSession::run(Request request, std::optional<WsIdentity> identity) {
       spdlog::debug("websocket handshake failed: {}", ec.message());
       return;
     }
-    {
-      std::lock_guard lock(self->mu_);
-      self->fd_ = self->socket().native_handle();
-    }
-    self->last_received_ = Clock::now();
-    if (!identity) {
-      // No user: nothing the client sends may be acted on.
-      self->reading_frames_ = false;
-      self->close_with(4001, "Invalid token");
-      self->do_read();
-      return;
-    }
-    // The first heartbeat is queued while the hub holds its registry lock,
-    // so it is the first message and no event slips in ahead of it.
-    self->client_ = self->hub_.attach(self, identity->user_id, identity->username,
-                                      identity->is_admin,
-                                      [&self](uint64_t seq) { self->send_heartbeat(seq); });
-    self->start();
+    self->guarded("accept", [&] {
+      {
+        std::lock_guard lock(self->mu_);
+        self->fd_ = self->socket().native_handle();
+      }
+      self->last_received_ = Clock::now();
+      if (!identity) {
+        // No user: nothing the client sends may be acted on.
+        self->reading_frames_ = false;
+        self->close_with(4001, "Invalid token");
+        self->do_read();
+        return;
+      }
+      // The first heartbeat is queued while the hub holds its registry lock,
+      // so it is the first message and no event slips in ahead of it.
+      self->user_id_ = identity->user_id;
+      self->client_ =
+          self->hub_.attach(self, identity->user_id, identity->username, identity->is_admin,
+                            [&self](uint64_t seq) { self->send_heartbeat(seq); });
+      self->start();
+    });
   });
 }
 
@@ -109,8 +135,17 @@ void WsSession::do_read() {
 }
 
 void WsSession::on_readable(beast::error_code ec) {
+  if (guarded("read", [&] { read_available(ec); })) return;
+  // Nothing more this client sends is acted on; keep reading for its close
+  // or EOF (the teardown timer ends it otherwise).
+  reading_frames_ = false;
+  if (!finished_) guarded("read", [&] { do_read(); });
+}
+
+void WsSession::read_available(beast::error_code ec) {
   if (ec) {
-    if (ec != asio::error::operation_aborted) spdlog::debug("websocket wait ended: {}", ec.message());
+    if (ec != asio::error::operation_aborted)
+      spdlog::debug("websocket wait ended: {}", ec.message());
     return finish();
   }
   std::array<char, 16384> chunk;
@@ -132,7 +167,7 @@ void WsSession::on_read(const char* data, std::size_t bytes) {
     if (result == WsFrameParser::Result::kNeedMore) break;
     if (result == WsFrameParser::Result::kMessage) {
       if (parser_.binary()) {
-        send_reply(error_message("Binary messages are not supported"));
+        send_reply(ws_error_reply("Binary messages are not supported"));
       } else {
         handle_message(parser_.payload());
       }
@@ -146,7 +181,9 @@ void WsSession::on_read(const char* data, std::size_t bytes) {
       uint16_t code = parser_.code() == 1005 ? 1000 : parser_.code();
       close_with(code, "");
       break;
-    } else {  // kError: 1009 too big, 1002 protocol
+    } else {  // kError: 1002 protocol, 1007 not UTF-8, 1009 too big
+      spdlog::info("websocket protocol error (user {}): {}; closing with {}", user_id_,
+                   parser_.error(), parser_.code());
       reading_frames_ = false;
       close_with(parser_.code(), parser_.error());
       break;
@@ -160,39 +197,21 @@ void WsSession::handle_message(const std::string& text) {
   // still send before it reads our close: nothing it says is answered (and
   // subscribe/resume would dereference the missing client).
   if (!client_) return;
-  json msg = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (msg.is_discarded()) return send_reply(error_message("Invalid JSON"));
-  if (!msg.is_object() || !msg.contains("type") || !msg["type"].is_string()) {
-    return send_reply(error_message("A message must be a JSON object with a string 'type'"));
-  }
-  const std::string type = msg["type"].get<std::string>();
-  if (type == "ping") {
-    json pong = json::object();
-    pong["type"] = "pong";
-    pong["timestamp"] = iso8601_now();
-    return send_reply(pong.dump());
-  }
-  if (type == "subscribe" || type == "unsubscribe") {
-    if (!msg.contains("channel") || !msg["channel"].is_string()) {
-      return send_reply(error_message("Field 'channel' must be a string"));
-    }
-    std::string channel = msg["channel"].get<std::string>();
-    std::string problem = type == "subscribe" ? hub_.subscribe(*client_, channel)
-                                              : hub_.unsubscribe(*client_, channel);
-    if (!problem.empty()) return send_reply(error_message(problem));
-    json ok = json::object();
-    ok["type"] = type == "subscribe" ? "subscribed" : "unsubscribed";
-    ok["channel"] = channel;
-    return send_reply(ok.dump());
-  }
-  if (type == "resume") {
-    if (!msg.contains("after_seq") || !msg["after_seq"].is_number_integer() ||
-        msg["after_seq"].get<int64_t>() < 0) {
-      return send_reply(error_message("Field 'after_seq' must be a non-negative integer"));
-    }
-    return handle_resume(msg["after_seq"].get<int64_t>());
-  }
-  send_reply(error_message("Unknown message type: " + type.substr(0, 64)));
+  fault::maybe_throw("ws_message");
+  std::string reply = messages_.handle(text, *this, Clock::now());
+  if (!reply.empty()) send_reply(std::move(reply));
+}
+
+std::string WsSession::subscribe(std::string_view channel) {
+  return hub_.subscribe(*client_, channel);
+}
+
+std::string WsSession::unsubscribe(std::string_view channel) {
+  return hub_.unsubscribe(*client_, channel);
+}
+
+void WsSession::resume(int64_t after_seq) {
+  handle_resume(after_seq);
 }
 
 void WsSession::handle_resume(int64_t after_seq) {
@@ -217,7 +236,8 @@ void WsSession::handle_resume(int64_t after_seq) {
   auto keep_front = front_offset_ > 0 ? 1 : 0;
   std::deque<Outgoing> kept;
   for (size_t i = 0; i < queue_.size(); ++i) {
-    if (static_cast<int>(i) < keep_front || queue_[i].event == nullptr) kept.push_back(std::move(queue_[i]));
+    if (static_cast<int>(i) < keep_front || queue_[i].event == nullptr)
+      kept.push_back(std::move(queue_[i]));
   }
   queue_.swap(kept);
   queued_bytes_ = 0;
@@ -228,34 +248,40 @@ void WsSession::handle_resume(int64_t after_seq) {
   done["type"] = "resumed";
   done["from"] = after_seq;
   done["to"] = to;
-  push_locked({std::make_shared<const std::string>(ws_encode_frame(WsOpcode::kText, done.dump())), nullptr});
+  push_locked({std::make_shared<const std::string>(ws_encode_frame(WsOpcode::kText, done.dump())),
+               nullptr});
   flush_locked();
 }
 
 // ---------------------------------------------------------------- writing
 
 void WsSession::deliver(const EventPtr& event) {
-  std::lock_guard lock(mu_);
-  if (closing_ || fd_ < 0 || event->seq <= replayed_to_) return;
-  if (!event->coalesce_key.empty()) {
-    for (size_t i = front_offset_ > 0 ? 1 : 0; i < queue_.size(); ++i) {
-      auto& o = queue_[i];
-      if (o.event && o.event->coalesce_key == event->coalesce_key) {
-        queued_bytes_ = queued_bytes_ - o.frame->size() + frame_for(*event)->size();
-        o = {frame_for(*event), event};
-        return;
+  // Runs on a hub dispatcher thread: nothing may escape into the fan-out.
+  guarded("deliver", [&] {
+    std::lock_guard lock(mu_);
+    if (closing_ || fd_ < 0 || event->seq <= replayed_to_) return;
+    if (!event->coalesce_key.empty()) {
+      for (size_t i = front_offset_ > 0 ? 1 : 0; i < queue_.size(); ++i) {
+        auto& o = queue_[i];
+        if (o.event && o.event->coalesce_key == event->coalesce_key) {
+          queued_bytes_ = queued_bytes_ - o.frame->size() + frame_for(*event)->size();
+          o = {frame_for(*event), event};
+          return;
+        }
       }
     }
-  }
-  const auto& frame = frame_for(*event);
-  if (stalled_locked(Clock::now()) || !make_room_locked(frame->size())) {
-    return close_with_locked(1013, "Client too slow");
-  }
-  push_locked({frame, event});
-  if (!waiting_writable_) flush_locked();
+    const auto& frame = frame_for(*event);
+    if (stalled_locked(Clock::now()) || !make_room_locked(frame->size())) {
+      return close_with_locked(1013, "Client too slow");
+    }
+    push_locked({frame, event});
+    if (!waiting_writable_) flush_locked();
+  });
 }
 
-void WsSession::send_reply(std::string json_text) { send_frame(ws_encode_frame(WsOpcode::kText, json_text)); }
+void WsSession::send_reply(std::string json_text) {
+  send_frame(ws_encode_frame(WsOpcode::kText, json_text));
+}
 
 void WsSession::send_frame(std::string frame) {
   std::lock_guard lock(mu_);
@@ -281,7 +307,8 @@ void WsSession::push_locked(Outgoing item) {
 
 bool WsSession::make_room_locked(size_t extra) {
   auto fits = [&] {
-    return queue_.size() < options_.ws_queue_messages && queued_bytes_ + extra <= options_.ws_queue_bytes;
+    return queue_.size() < options_.ws_queue_messages &&
+           queued_bytes_ + extra <= options_.ws_queue_bytes;
   };
   if (fits()) return true;
   // Superseded progress goes first; the final state of a download is never
@@ -338,18 +365,24 @@ void WsSession::flush_locked() {
 void WsSession::wait_writable_locked() {
   if (blocked_since_ == Clock::time_point{}) {
     blocked_since_ = Clock::now();
-    asio::post(ws_.get_executor(), [self = shared_from_this()] { self->arm_stall_timer(); });
+    asio::post(ws_.get_executor(), [self = shared_from_this()] {
+      self->guarded("stall timer", [&] { self->arm_stall_timer(); });
+    });
   }
   if (waiting_writable_) return;
   waiting_writable_ = true;
   // Socket operations belong to the strand.
   asio::post(ws_.get_executor(), [self = shared_from_this()] {
     if (self->finished_) return;
-    self->socket().async_wait(asio::ip::tcp::socket::wait_write, [self](beast::error_code ec) {
-      std::lock_guard lock(self->mu_);
-      self->waiting_writable_ = false;
-      if (ec || self->fd_ < 0) return;
-      self->flush_locked();
+    self->guarded("writable wait", [&] {
+      self->socket().async_wait(asio::ip::tcp::socket::wait_write, [self](beast::error_code ec) {
+        self->guarded("write", [&] {
+          std::lock_guard lock(self->mu_);
+          self->waiting_writable_ = false;
+          if (ec || self->fd_ < 0) return;
+          self->flush_locked();
+        });
+      });
     });
   });
 }
@@ -359,30 +392,42 @@ void WsSession::wait_writable_locked() {
 void WsSession::arm_stall_timer() {
   if (stall_timer_armed_ || finished_) return;
   stall_timer_armed_ = true;
-  stall_timer_.expires_after(std::chrono::seconds(options_.ws_stall_seconds) + std::chrono::milliseconds(50));
+  stall_timer_.expires_after(std::chrono::seconds(options_.ws_stall_seconds) +
+                             std::chrono::milliseconds(50));
   stall_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     self->stall_timer_armed_ = false;
     if (ec || self->finished_) return;
-    std::lock_guard lock(self->mu_);
-    if (self->stalled_locked(Clock::now())) return self->close_with_locked(1013, "Client too slow");
-    if (self->blocked_since_ != Clock::time_point{}) {
-      // A later blocked spell: look again when it would be overdue.
-      asio::post(self->ws_.get_executor(), [self] { self->arm_stall_timer(); });
-    }
+    self->guarded("stall timer", [&] {
+      std::lock_guard lock(self->mu_);
+      if (self->stalled_locked(Clock::now()))
+        return self->close_with_locked(1013, "Client too slow");
+      if (self->blocked_since_ != Clock::time_point{}) {
+        // A later blocked spell: look again when it would be overdue.
+        asio::post(self->ws_.get_executor(),
+                   [self] { self->guarded("stall timer", [&] { self->arm_stall_timer(); }); });
+      }
+    });
   });
 }
 
 void WsSession::start_heartbeat() {
   heartbeat_timer_.expires_after(std::chrono::seconds(std::max(1, options_.heartbeat_seconds)));
-  heartbeat_timer_.async_wait(beast::bind_front_handler(&WsSession::on_heartbeat, shared_from_this()));
+  heartbeat_timer_.async_wait(
+      beast::bind_front_handler(&WsSession::on_heartbeat, shared_from_this()));
 }
 
 void WsSession::on_heartbeat(beast::error_code ec) {
   if (ec || finished_) return;
+  guarded("heartbeat", [&] { on_heartbeat_due(); });
+}
+
+void WsSession::on_heartbeat_due() {
+  fault::maybe_throw("ws_timer");
   auto interval = std::chrono::seconds(std::max(1, options_.heartbeat_seconds));
   auto silent = Clock::now() - last_received_;
   if (silent > 2 * interval) {
-    spdlog::debug("dropping a websocket silent for {} s", std::chrono::duration_cast<std::chrono::seconds>(silent).count());
+    spdlog::debug("dropping a websocket silent for {} s",
+                  std::chrono::duration_cast<std::chrono::seconds>(silent).count());
     return finish();
   }
   {
@@ -398,7 +443,9 @@ void WsSession::on_heartbeat(beast::error_code ec) {
   start_heartbeat();
 }
 
-void WsSession::shut_down(uint16_t code, std::string_view reason) { close_with(code, reason); }
+void WsSession::shut_down(uint16_t code, std::string_view reason) {
+  guarded("shut down", [&] { close_with(code, reason); });
+}
 
 void WsSession::close_with(uint16_t code, std::string_view reason) {
   std::lock_guard lock(mu_);
@@ -421,8 +468,10 @@ void WsSession::close_with_locked(uint16_t code, std::string_view reason) {
   push_locked(std::move(close));
   if (!waiting_writable_) flush_locked();
   asio::post(ws_.get_executor(), [self = shared_from_this()] {
-    self->heartbeat_timer_.cancel();
-    self->start_teardown_timer();
+    self->guarded("close", [&] {
+      self->heartbeat_timer_.cancel();
+      self->start_teardown_timer();
+    });
   });
 }
 
@@ -431,7 +480,14 @@ void WsSession::start_teardown_timer() {
   // The peer has this long to answer our close (or to read it at all).
   teardown_timer_.expires_after(kTeardownAfter);
   teardown_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec) self->finish();
+    if (ec) return;
+    // finish() is the last resort of every failure: if it throws, log it; the
+    // socket is closed by the session's destructor.
+    try {
+      self->finish();
+    } catch (const std::exception& e) {
+      spdlog::error("websocket teardown failed (user {}): {}", self->user_id_, e.what());
+    }
   });
 }
 

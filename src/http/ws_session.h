@@ -14,6 +14,11 @@
 // has refused data for WS_STALL_SECONDS, is closed with 1013 and resumes
 // after reconnecting. If even the close frame cannot be written, the TCP
 // connection is torn down 5 s later.
+//
+// No exception leaves a handler of the session (accept, read, timers, the
+// writable wait, deliver): each catches at its edge, logs once with the
+// user and the handler, and closes only this socket with 1011. Protocol
+// errors close with the parser's code (1002, 1007, 1009).
 #pragma once
 
 #include <array>
@@ -30,11 +35,14 @@
 
 #include "core/ws_frame.h"
 #include "http/server.h"
+#include "http/ws_messages.h"
 #include "hub/hub.h"
 
 namespace barbossa {
 
-class WsSession final : public HubConnection, public std::enable_shared_from_this<WsSession> {
+class WsSession final : public HubConnection,
+                        private WsClientActions,
+                        public std::enable_shared_from_this<WsSession> {
  public:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
   using Clock = std::chrono::steady_clock;
@@ -68,8 +76,10 @@ class WsSession final : public HubConnection, public std::enable_shared_from_thi
   void do_read();
   void on_readable(boost::beast::error_code ec);
   void on_read(const char* data, std::size_t bytes);
+  void read_available(boost::beast::error_code ec);
   void handle_message(const std::string& text);
   void handle_resume(int64_t after_seq);
+  void on_heartbeat_due();
   void start_heartbeat();
   void on_heartbeat(boost::beast::error_code ec);
   void arm_stall_timer();
@@ -81,6 +91,16 @@ class WsSession final : public HubConnection, public std::enable_shared_from_thi
   void send_frame(std::string frame);
   void send_heartbeat(uint64_t seq);
   void close_with(uint16_t code, std::string_view reason);
+  // Runs `body`; an exception is logged once (with `where`) and closes this
+  // socket with 1011. Returns false when it caught one.
+  template <class Body>
+  bool guarded(const char* where, Body&& body) noexcept;
+  void fail_internal(const char* where, const char* what) noexcept;
+
+  // WsClientActions, for messages_ (strand only).
+  std::string subscribe(std::string_view channel) override;
+  std::string unsubscribe(std::string_view channel) override;
+  void resume(int64_t after_seq) override;
 
   // Caller holds mu_.
   void push_locked(Outgoing item);
@@ -101,13 +121,15 @@ class WsSession final : public HubConnection, public std::enable_shared_from_thi
 
   // Strand only.
   WsFrameParser parser_;
+  WsMessageHandler messages_;
+  int64_t user_id_ = 0;  // for log lines; 0 without an identity
   bool finished_ = false;
   bool reading_frames_ = true;  // false once a close was sent or received
   Clock::time_point last_received_{};
   bool stall_timer_armed_ = false;
 
-  std::mutex mu_;  // guards everything below, and every send() on the socket
-  int fd_ = -1;    // -1 once closed: the number may belong to another socket then
+  std::mutex mu_;               // guards everything below, and every send() on the socket
+  int fd_ = -1;                 // -1 once closed: the number may belong to another socket then
   std::deque<Outgoing> queue_;  // front() may be partly written
   size_t front_offset_ = 0;
   size_t queued_bytes_ = 0;
