@@ -102,6 +102,7 @@ void WsSession::run(Request request, std::optional<WsIdentity> identity) {
         self->fd_ = self->socket().native_handle();
       }
       self->last_received_ = Clock::now();
+      fault::maybe_throw("ws_accept");
       if (!identity) {
         // No user: nothing the client sends may be acted on.
         self->reading_frames_ = false;
@@ -258,6 +259,7 @@ void WsSession::handle_resume(int64_t after_seq) {
 void WsSession::deliver(const EventPtr& event) {
   // Runs on a hub dispatcher thread: nothing may escape into the fan-out.
   guarded("deliver", [&] {
+    fault::maybe_throw("ws_deliver");
     std::lock_guard lock(mu_);
     if (closing_ || fd_ < 0 || event->seq <= replayed_to_) return;
     if (!event->coalesce_key.empty()) {

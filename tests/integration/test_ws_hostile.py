@@ -112,6 +112,17 @@ def read_message(ws, timeout=10):
         ws.pending += chunk
 
 
+def wait_heartbeat(ws, timeout=10):
+    """Reads the first heartbeat, sent once the hub has attached the socket."""
+    deadline = time.monotonic() + timeout
+    ws.sock.settimeout(timeout)
+    while b'"heartbeat"' not in ws.pending:
+        assert time.monotonic() < deadline, "no heartbeat in time"
+        chunk = ws.sock.recv(1 << 16)
+        assert chunk, "EOF before the first heartbeat"
+        ws.pending += chunk
+
+
 def expect_close(server, token, data, code, what):
     ws = RawWebSocket(server, token)
     try:
@@ -297,3 +308,34 @@ def test_fault_in_the_heartbeat_timer_closes_the_socket_1011(server_factory):
             ws.close()
         assert_alive(server)
     assert "websocket heartbeat failed (user 1)" in server.read_log()
+
+
+def test_fault_after_the_handshake_closes_the_socket_1011(server_factory):
+    server = server_factory(HEARTBEAT_SECONDS=60, FAULTS="ws_accept")
+    token = server.admin_token()
+    ws = RawWebSocket(server, token)
+    try:
+        _messages, code, _reason, _eof = ws.read_until_close(10)
+        assert code == 1011
+    finally:
+        ws.close()
+    assert_alive(server)
+    assert server.read_log().count("injected fault at ws_accept") == 1
+
+
+def test_fault_in_event_delivery_closes_the_socket_1011_and_the_hub_goes_on(server_factory):
+    """deliver() runs on a hub dispatcher thread: an exception there must not
+    reach the fan-out."""
+    server = server_factory(HEARTBEAT_SECONDS=60, FAULTS="ws_deliver")
+    token = server.admin_token()
+    for i in range(2):  # the dispatcher still delivers to the next socket
+        ws = RawWebSocket(server, token)
+        try:
+            wait_heartbeat(ws)  # attached: the event is offered to it
+            notify_marker(server, token, f"deliver-{i}")
+            _messages, code, _reason, _eof = ws.read_until_close(10)
+            assert code == 1011
+        finally:
+            ws.close()
+        assert_alive(server)
+    assert "websocket deliver failed (user 1)" in server.read_log()
