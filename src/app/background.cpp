@@ -464,6 +464,18 @@ json Background::health() {
     c["watcher"] = {{"status", status}, {"detail", detail}};
   }
   {
+    // Tag reads that overran their time bound and whose threads are still
+    // stuck (a dead mount, a FIFO); at the cap no file is read.
+    const TagReaderStats t = tag_reader_stats();
+    const std::string status = t.abandoned >= t.abandoned_max ? "down"
+                               : t.abandoned > 0              ? "degraded"
+                                                              : "ok";
+    c["tag_reader"] = {{"status", status},
+                       {"detail", std::to_string(t.abandoned) + " stuck tag read(s) (cap " +
+                                      std::to_string(t.abandoned_max) + "), " +
+                                      std::to_string(t.abandoned_total) + " abandoned since start"}};
+  }
+  {
     struct statvfs st {};
     const fs::path library = stack_.files.library_dir;
     if (::statvfs(library.c_str(), &st) == 0) {

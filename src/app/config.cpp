@@ -30,6 +30,7 @@ const std::map<std::string, std::string>& Config::default_values() {
       {"SOURCE_THRESHOLDS", ""},
       {"IMPORT_THREADS", "0"},
       {"TAG_READ_TIMEOUT_MS", "10000"},
+      {"TAG_READER_ABANDONED_MAX", "8"},
       {"CRASH_AFTER_MOVE_STEPS", "0"},
       {"WORKERS", "4"},
       {"JOB_LEASE_SECONDS", "60"},
@@ -220,6 +221,7 @@ void Config::validate() const {
       {"WORKERS", 0, 1LL << 31},
       {"JOB_LEASE_SECONDS", 0, 1LL << 31},
       {"MEDIA_SCAN_DELAY_SECONDS", 0, 1LL << 31},
+      {"TAG_READER_ABANDONED_MAX", 1, 10000},
   };
   for (const auto& k : kInts) get_int(k.key, k.min, k.max);
   get_double("IMPORT_THRESHOLD", 0.0, 1.0);

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/fault.h"
+#include "media/audio_file.h"
 
 namespace barbossa {
 
@@ -48,6 +49,9 @@ LibraryStack make_library_stack(const Config& config, Store& store, EventBus& bu
   options.scan.pool = stack.pool.get();
   options.scan.per_file_time_bound =
       std::chrono::milliseconds(config.get_int("TAG_READ_TIMEOUT_MS", 10, 600000));
+  // Process-wide, as the reader threads it caps are.
+  set_tag_reader_abandoned_max(
+      static_cast<int>(config.get_int("TAG_READER_ABANDONED_MAX", 1, 10000)));
   stack.importer = std::make_unique<ImportService>(store, bus, activity, *stack.links, *stack.mover,
                                                    *stack.identifier,
                                                    ImportPaths{library, import, trash}, options);
