@@ -470,10 +470,11 @@ json Background::health() {
     const std::string status = t.abandoned >= t.abandoned_max ? "down"
                                : t.abandoned > 0              ? "degraded"
                                                               : "ok";
-    c["tag_reader"] = {{"status", status},
-                       {"detail", std::to_string(t.abandoned) + " stuck tag read(s) (cap " +
-                                      std::to_string(t.abandoned_max) + "), " +
-                                      std::to_string(t.abandoned_total) + " abandoned since start"}};
+    c["tag_reader"] = {
+        {"status", status},
+        {"detail", std::to_string(t.abandoned) + " stuck tag read(s) (cap " +
+                       std::to_string(t.abandoned_max) + "), " + std::to_string(t.abandoned_total) +
+                       " abandoned since start"}};
   }
   {
     struct statvfs st {};
