@@ -3,8 +3,12 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <stdexcept>
 
 #include <toml++/toml.h>
+
+#include "auth/tokens.h"
+#include "auth/trusted_proxies.h"
 
 namespace barbossa {
 
@@ -66,7 +70,11 @@ const std::map<std::string, std::string>& Config::default_values() {
       {"WS_STALL_SECONDS", "5"},
       {"WS_RESUME_PER_SECOND", "5"},
       {"LOGIN_MAX_FAILURES", "10"},
+      {"LOGIN_MAX_FAILURES_PER_ADDRESS", "30"},
       {"LOGIN_WINDOW_SECONDS", "300"},
+      {"LOGIN_SLOW_AFTER", "5"},
+      {"LOGIN_MAX_DELAY_MS", "5000"},
+      {"TRUSTED_PROXIES", ""},
       {"SHUTDOWN_GRACE_MS", "3000"},
   };
   return kDefaults;
@@ -205,7 +213,10 @@ void Config::validate() const {
       {"TOKEN_HOURS", 1, 24 * 365},
       {"HEARTBEAT_SECONDS", 1, 3600},
       {"LOGIN_MAX_FAILURES", 1, 1000000},
+      {"LOGIN_MAX_FAILURES_PER_ADDRESS", 1, 1000000},
       {"LOGIN_WINDOW_SECONDS", 1, 86400},
+      {"LOGIN_SLOW_AFTER", 0, 1000000},
+      {"LOGIN_MAX_DELAY_MS", 0, 60000},
       {"EVENT_BUFFER", 1, 10000000},
       {"IO_THREADS", 1, 64},
       {"FANOUT_THREADS", 1, 64},
@@ -224,6 +235,17 @@ void Config::validate() const {
       {"TAG_READER_ABANDONED_MAX", 1, 10000},
   };
   for (const auto& k : kInts) get_int(k.key, k.min, k.max);
+  // HS256 with a short key can be brute-forced offline from any one token.
+  if (!get("JWT_SECRET").empty() && get("JWT_SECRET").size() < kMinTokenSecretBytes) {
+    throw ConfigError("JWT_SECRET must be at least " + std::to_string(kMinTokenSecretBytes) +
+                      " bytes (it is " + std::to_string(get("JWT_SECRET").size()) +
+                      "); use a long random value, or leave it unset to have one generated");
+  }
+  try {
+    TrustedProxies::parse(get("TRUSTED_PROXIES"));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(e.what());
+  }
   get_double("IMPORT_THRESHOLD", 0.0, 1.0);
   source_thresholds();
   get_int("IMPORT_THREADS", 0, 256);

@@ -14,6 +14,8 @@
 #include "app/background.h"
 #include "app/library_stack.h"
 #include "auth/password.h"
+#include "auth/tokens.h"
+#include "auth/trusted_proxies.h"
 #include "bus/event_bus.h"
 #include "http/api.h"
 #include "http/server.h"
@@ -61,7 +63,14 @@ std::unique_ptr<Store> open_migrated_store(const Config& config) {
 }
 
 std::string load_or_create_jwt_secret(const Config& config) {
-  if (!config.get("JWT_SECRET").empty()) return config.get("JWT_SECRET");
+  if (!config.get("JWT_SECRET").empty()) {
+    // Config::validate refuses it first; this guards callers that skip it.
+    if (config.get("JWT_SECRET").size() < kMinTokenSecretBytes) {
+      throw ConfigError("JWT_SECRET must be at least " + std::to_string(kMinTokenSecretBytes) +
+                        " bytes");
+    }
+    return config.get("JWT_SECRET");
+  }
   fs::path file = fs::path(config.get("DATA_DIR")) / "jwt_secret";
   std::error_code ec;
   if (fs::exists(file, ec)) {
@@ -92,10 +101,14 @@ int run_server(const Config& config) {
 
   AccountOptions account_options;
   account_options.token_hours = static_cast<int>(config.get_int("TOKEN_HOURS", 1, 24 * 365));
-  account_options.login_max_failures =
+  LoginLimits& login = account_options.login;
+  login.max_failures_per_address_and_name =
       static_cast<int>(config.get_int("LOGIN_MAX_FAILURES", 1, 1000000));
-  account_options.login_window_seconds =
-      static_cast<int>(config.get_int("LOGIN_WINDOW_SECONDS", 1, 86400));
+  login.max_failures_per_address =
+      static_cast<int>(config.get_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 1, 1000000));
+  login.window_seconds = static_cast<int>(config.get_int("LOGIN_WINDOW_SECONDS", 1, 86400));
+  login.free_name_failures = static_cast<int>(config.get_int("LOGIN_SLOW_AFTER", 0, 1000000));
+  login.max_delay_ms = static_cast<int>(config.get_int("LOGIN_MAX_DELAY_MS", 0, 60000));
   AccountService accounts(*store, load_or_create_jwt_secret(config), account_options);
 
   if (auto generated =
@@ -121,12 +134,19 @@ int run_server(const Config& config) {
   Hub hub(*bus, static_cast<size_t>(config.get_int("FANOUT_THREADS", 1, 64)));
   ActivityService activity(*store, *bus);
   LibraryStack files = make_library_stack(config, *store, *bus, activity);
+  accounts.attach_user_links(files.links.get());
   LibraryService library(*store, *bus, activity, files.files);
   Background background(config, *store, *bus, files);
 
   Router router;
   ApiContext api{accounts, library, activity, *bus, nullptr, 200, files.importer.get()};
   api.jobs = &background.queue();
+  api.hub = &hub;
+  try {
+    api.trusted_proxies = TrustedProxies::parse(config.get("TRUSTED_PROXIES"));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(e.what());
+  }
   api.scheduler = &background.scheduler();
   api.integrity_report = [&store] {
     return store->read([](StoreSession& s) { return s.meta().get(kIntegrityReportKey); });

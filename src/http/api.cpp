@@ -1,6 +1,7 @@
 #include "http/api.h"
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
@@ -123,13 +124,26 @@ class Api {
       if (username.size() > 256 || password.size() > 1024) {
         throw ApiError::unauthorized("Invalid username or password");
       }
-      LoginResult result = c_.accounts.login(username, password, req.client_address);
-      json out = json::object();
-      out["access_token"] = result.access_token;
-      out["token_type"] = "bearer";
-      out["expires_in"] = result.expires_in;
-      out["user"] = auth_user_json(result.user);
-      return ok(out);
+      std::string client = c_.trusted_proxies.client(req.client_address, req.forwarded_for);
+      // Decided before the password check, and held whatever the outcome, so
+      // the wait tells a guesser nothing.
+      std::chrono::milliseconds delay = c_.accounts.login_delay(username);
+      HttpResponse response;
+      try {
+        LoginResult result = c_.accounts.login(username, password, client);
+        json out = json::object();
+        out["access_token"] = result.access_token;
+        out["token_type"] = "bearer";
+        out["expires_in"] = result.expires_in;
+        out["user"] = auth_user_json(result.user);
+        response = ok(out);
+      } catch (const RateLimitedError&) {
+        throw;  // refused at once, with Retry-After
+      } catch (const ApiError& e) {
+        response = HttpResponse::error(e.status(), e.code(), e.what());
+      }
+      response.delay = delay;
+      return response;
     });
     r.add("GET", "/api/auth/me",
           [this](const HttpRequest& req) { return ok(auth_user_json(user(req))); });
@@ -236,6 +250,13 @@ class Api {
       changes.password = opt_string(body, "password");
       changes.is_admin = opt_bool(body, "is_admin");
       User updated = c_.accounts.update_user(req.ids[0], changes, me.id);
+      // The new token version already locks old tokens out; open sockets
+      // follow now. A new password ends them; a new role applies live.
+      if (c_.hub && changes.password) {
+        c_.hub->close_user(updated.id, 4001, "Password changed");
+      } else if (c_.hub && changes.is_admin) {
+        c_.hub->set_admin(updated.id, updated.is_admin);
+      }
       publish_user_change(updated.id, updated.username, "updated");
       return ok(user_json(updated));
     });
@@ -243,6 +264,7 @@ class Api {
       AuthUser me = admin(req);
       User gone = c_.accounts.get_user(req.ids[0]);
       c_.accounts.remove_user(req.ids[0], me.id);
+      if (c_.hub) c_.hub->close_user(gone.id, 4001, "Account removed");
       publish_user_change(gone.id, gone.username, "deleted");
       return no_content();
     });

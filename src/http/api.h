@@ -9,7 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "auth/trusted_proxies.h"
 #include "http/router.h"
+#include "hub/hub.h"
 #include "importer/import_service.h"
 #include "jobs/job_admin.h"
 #include "jobs/job_queue.h"
@@ -36,6 +38,11 @@ struct ApiContext {
   // The last stored integrity report as JSON text (nullopt: none yet);
   // empty function: GET /api/admin/integrity 503s.
   std::function<std::optional<std::string>()> integrity_report = {};
+  // Open sockets follow account changes (removed, password, role); null: no
+  // live sockets to follow (tests without a hub).
+  Hub* hub = nullptr;
+  // Who may name the client in X-Forwarded-For (login limits count per client).
+  TrustedProxies trusted_proxies = {};
 };
 
 // The returned handle owns the handlers' state; keep it as long as `router`.

@@ -4,6 +4,7 @@
 // non-empty segment, decoded).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -21,7 +22,10 @@ struct HttpRequest {
   std::unordered_map<std::string, std::string> query;
   std::string body;
   std::string authorization;
-  std::string client_address;
+  std::string client_address;  // the socket's peer
+  // X-Forwarded-For (several headers joined with ", "); only believed as far
+  // as TRUSTED_PROXIES vouch for it (auth/trusted_proxies.h).
+  std::string forwarded_for;
   std::vector<int64_t> ids;        // values of {id} segments, in order
   std::vector<std::string> names;  // values of {name} segments, in order
 
@@ -35,6 +39,9 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Answer no sooner than this (slowed logins): the server waits on a timer,
+  // so a held answer never holds a handler thread.
+  std::chrono::milliseconds delay{0};
 
   static HttpResponse json(int status, std::string body);
   static HttpResponse error(int status, std::string_view code, std::string_view message);

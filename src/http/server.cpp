@@ -47,6 +47,11 @@ HttpRequest to_plain(const http::request<http::string_body>& req, const std::str
   out.body = req.body();
   out.authorization = std::string(req[http::field::authorization]);
   out.client_address = client;
+  auto [xff, xff_end] = req.equal_range("X-Forwarded-For");
+  for (; xff != xff_end; ++xff) {
+    if (!out.forwarded_for.empty()) out.forwarded_for += ", ";
+    out.forwarded_for += std::string(xff->value());
+  }
   return out;
 }
 
@@ -271,6 +276,12 @@ awaitable<void> HttpServer::Impl::http_session(tcp::socket socket) {
       response = co_await asio::co_spawn(
           handlers, [this, &plain]() -> awaitable<HttpResponse> { co_return router.handle(plain); },
           use_awaitable);
+    }
+    if (response.delay.count() > 0) {
+      // A slowed login: held on a timer, not on a handler thread.
+      asio::steady_timer hold(ioc);
+      hold.expires_after(response.delay);
+      co_await hold.async_wait(tuple_awaitable);
     }
     int status = response.status;
     keep_alive = keep_alive && !stopping.load();

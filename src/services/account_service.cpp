@@ -1,7 +1,5 @@
 #include "services/account_service.h"
 
-#include <cctype>
-
 #include <spdlog/spdlog.h>
 
 #include "auth/password.h"
@@ -13,7 +11,9 @@ namespace {
 
 const char* kBadCredentials = "Invalid username or password";
 
-AuthUser to_auth(const User& u) { return {u.id, u.username, u.is_admin}; }
+AuthUser to_auth(const User& u) {
+  return {u.id, u.username, u.is_admin, u.token_version};
+}
 
 void require_password_ok(const std::string& password) {
   std::string problem = password_problem(password);
@@ -23,10 +23,7 @@ void require_password_ok(const std::string& password) {
 }  // namespace
 
 AccountService::AccountService(Store& store, std::string jwt_secret, AccountOptions options)
-    : store_(store),
-      signer_(std::move(jwt_secret)),
-      options_(options),
-      limiter_(options.login_max_failures, options.login_window_seconds) {}
+    : store_(store), signer_(std::move(jwt_secret)), options_(options), throttle_(options.login) {}
 
 std::string AccountService::username_problem(const std::string& username) {
   // Usernames name a folder under USERS_DIR, so they stay filesystem-plain.
@@ -43,15 +40,12 @@ std::string AccountService::username_problem(const std::string& username) {
 LoginResult AccountService::login(const std::string& username, const std::string& password,
                                   const std::string& client_address) {
   int64_t now = unix_now();
-  std::string addr_key = "addr:" + client_address;
-  // Usernames match case-insensitively (ASCII, like the column's NOCASE), so
-  // the limit must too: otherwise "Admin", "aDmin", ... each get 10 tries.
-  std::string user_key = "user:";
-  for (char c : username) {
-    user_key.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  // Refused before any password check: a refused guess costs no hashing.
+  int wait = throttle_.refuse_for(client_address, username, now);
+  if (wait > 0) {
+    spdlog::info("login refused for {} seconds: too many failures from {}", wait, client_address);
+    throw RateLimitedError(wait);
   }
-  int wait = std::max(limiter_.retry_after(addr_key, now), limiter_.retry_after(user_key, now));
-  if (wait > 0) throw RateLimitedError(wait);
 
   auto user = store_.read([&](StoreSession& s) { return s.users().find_by_name(username); });
   bool ok;
@@ -63,17 +57,20 @@ LoginResult AccountService::login(const std::string& username, const std::string
     ok = false;
   }
   if (!ok) {
-    limiter_.record_failure(addr_key, now);
-    limiter_.record_failure(user_key, now);
+    throttle_.record_failure(client_address, username, now);
     spdlog::info("login failed for a user from {}", client_address);
     throw ApiError::unauthorized(kBadCredentials);
   }
-  limiter_.reset(user_key);
+  throttle_.record_success(client_address, username);
   LoginResult result;
   result.user = to_auth(*user);
   result.expires_in = static_cast<int64_t>(options_.token_hours) * 3600;
   result.access_token = issue_token(result.user, now);
   return result;
+}
+
+std::chrono::milliseconds AccountService::login_delay(const std::string& username) {
+  return throttle_.delay_for(username, unix_now());
 }
 
 std::string AccountService::issue_token(const AuthUser& user, int64_t now) const {
@@ -83,6 +80,7 @@ std::string AccountService::issue_token(const AuthUser& user, int64_t now) const
   claims.is_admin = user.is_admin;
   claims.issued_at = now;
   claims.expires_at = now + static_cast<int64_t>(options_.token_hours) * 3600;
+  claims.version = user.token_version;
   return signer_.issue(claims);
 }
 
@@ -92,6 +90,9 @@ std::optional<AuthUser> AccountService::try_authenticate(const std::string& toke
     if (!claims) return std::nullopt;
     auto user = store_.read([&](StoreSession& s) { return s.users().find_by_id(claims->user_id); });
     if (!user) return std::nullopt;  // deleted since the token was issued
+    // Password or role changed since (ids are never reused, so a removed
+    // user's token cannot match anyone else's row).
+    if (claims->version != user->token_version) return std::nullopt;
     return to_auth(*user);
   } catch (const std::exception& e) {
     spdlog::error("token check failed: {}", e.what());
@@ -111,7 +112,20 @@ User AccountService::create_user(const std::string& username, const std::string&
   if (!problem.empty()) throw ApiError::bad_request(problem);
   require_password_ok(password);
   std::string hash = hash_password(password);
-  return store_.write([&](StoreSession& s) { return s.users().create(username, hash, is_admin); });
+  User created =
+      store_.write([&](StoreSession& s) { return s.users().create(username, hash, is_admin); });
+  drop_links(created.username);  // a new user has no hearts, so no links yet
+  return created;
+}
+
+void AccountService::drop_links(const std::string& username) noexcept {
+  if (!links_) return;
+  try {
+    links_->remove_user(username);
+  } catch (const std::exception& e) {
+    // The database is the truth; repair-user-links clears what is left.
+    spdlog::warn("could not remove the link folder of user '{}': {}", username, e.what());
+  }
 }
 
 std::vector<User> AccountService::list_users() {
@@ -138,8 +152,10 @@ User AccountService::update_user(int64_t id, const UserChanges& changes, int64_t
     auto user = s.users().find_by_id(id);
     if (!user) throw ApiError::not_found("User not found");
     if (changes.is_admin && !*changes.is_admin && user->is_admin) {
-      if (id == acting_user_id) throw ApiError::unprocessable("You cannot remove your own admin role");
-      if (s.users().count_admins() <= 1) throw ApiError::unprocessable("The last admin must stay admin");
+      if (id == acting_user_id)
+        throw ApiError::unprocessable("You cannot remove your own admin role");
+      if (s.users().count_admins() <= 1)
+        throw ApiError::unprocessable("The last admin must stay admin");
     }
     if (changes.username) s.users().update_username(id, *changes.username);
     if (changes.password) s.users().update_password(id, hash);
@@ -149,7 +165,7 @@ User AccountService::update_user(int64_t id, const UserChanges& changes, int64_t
 }
 
 void AccountService::remove_user(int64_t id, int64_t acting_user_id) {
-  store_.write([&](StoreSession& s) {
+  std::string gone = store_.write([&](StoreSession& s) {
     auto user = s.users().find_by_id(id);
     if (!user) throw ApiError::not_found("User not found");
     if (id == acting_user_id) throw ApiError::unprocessable("You cannot delete yourself");
@@ -157,7 +173,9 @@ void AccountService::remove_user(int64_t id, int64_t acting_user_id) {
       throw ApiError::unprocessable("The last admin cannot be deleted");
     }
     s.users().remove(id);
+    return user->username;
   });
+  drop_links(gone);
 }
 
 void AccountService::set_password(const std::string& username, const std::string& password) {
@@ -171,14 +189,16 @@ void AccountService::set_password(const std::string& username, const std::string
 }
 
 void AccountService::remove_user_by_name(const std::string& username) {
-  store_.write([&](StoreSession& s) {
+  std::string gone = store_.write([&](StoreSession& s) {
     auto user = s.users().find_by_name(username);
     if (!user) throw ApiError::not_found("No such user: " + username);
     if (user->is_admin && s.users().count_admins() <= 1) {
       throw ApiError::unprocessable("The last admin cannot be deleted");
     }
     s.users().remove(user->id);
+    return user->username;
   });
+  drop_links(gone);
 }
 
 std::optional<std::string> AccountService::bootstrap_admin(const std::string& username,

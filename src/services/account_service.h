@@ -2,14 +2,16 @@
 // here from the database, never from what a client claims.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "auth/rate_limiter.h"
+#include "auth/login_throttle.h"
 #include "auth/tokens.h"
+#include "files/user_links.h"
 #include "store/store.h"
 
 namespace barbossa {
@@ -18,6 +20,7 @@ struct AuthUser {
   int64_t id = 0;
   std::string username;
   bool is_admin = false;
+  int64_t token_version = 0;  // what tokens issued now carry as `ver`
 };
 
 struct LoginResult {
@@ -34,8 +37,7 @@ struct UserChanges {
 
 struct AccountOptions {
   int token_hours = 24;
-  int login_max_failures = 10;
-  int login_window_seconds = 300;
+  LoginLimits login;
 };
 
 class AccountService {
@@ -43,10 +45,17 @@ class AccountService {
   AccountService(Store& store, std::string jwt_secret, AccountOptions options);
 
   // Throws ApiError 401 (same message for unknown user and wrong password) or
-  // RateLimitedError 429.
+  // RateLimitedError 429 (too many failures from this address, or from it
+  // for this name). `client_address` is the client as TrustedProxies names it.
   LoginResult login(const std::string& username, const std::string& password,
                     const std::string& client_address);
-  // Verifies the token and loads the user; throws ApiError 401.
+  // How long the answer to a login attempt at `username` made now should be
+  // held: guesses at one name from many addresses are slowed, never refused.
+  // The caller waits without holding a thread (see HttpResponse::delay).
+  std::chrono::milliseconds login_delay(const std::string& username);
+  // Verifies the token and loads the user; throws ApiError 401. A token is
+  // good only while its `ver` matches the user's token_version: a password
+  // or role change, or removal, ends it.
   AuthUser authenticate(const std::string& token);
   std::optional<AuthUser> try_authenticate(const std::string& token) noexcept;
   std::string issue_token(const AuthUser& user, int64_t now) const;
@@ -67,11 +76,20 @@ class AccountService {
 
   static std::string username_problem(const std::string& username);
 
+  // The per-user link folders (USERS_DIR/<name>): removed with the user, and
+  // cleared when a user is created under a name whose folder was left over,
+  // so a re-created name never inherits the old owner's links. Optional
+  // (null: no folders are touched).
+  void attach_user_links(UserLinks* links) { links_ = links; }
+
  private:
+  void drop_links(const std::string& username) noexcept;
+
   Store& store_;
   TokenSigner signer_;
   AccountOptions options_;
-  RateLimiter limiter_;
+  LoginThrottle throttle_;
+  UserLinks* links_ = nullptr;
   std::once_flag dummy_once_;
   std::string dummy_hash_;  // verified against for unknown users, to equalize timing
 };

@@ -123,13 +123,14 @@ def _b64url(raw):
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def forge_token(secret, user_id, username, is_admin=False, exp_offset=3600):
+def forge_token(secret, user_id, username, is_admin=False, exp_offset=3600, version=1):
     """An HS256 token in the server's own claim layout, signed with `secret`.
-    exp_offset < 0 makes it expired."""
+    exp_offset < 0 makes it expired. `version` is the `ver` claim: a user's
+    token version starts at 1 and grows with each password or role change."""
     now = int(time.time())
     header = {"alg": "HS256", "typ": "JWT"}
     claims = {"sub": str(user_id), "name": username, "adm": is_admin, "iat": now,
-              "exp": now + exp_offset}
+              "exp": now + exp_offset, "ver": version}
     signing_input = (_b64url(json.dumps(header, separators=(",", ":")).encode()) + "." +
                      _b64url(json.dumps(claims, separators=(",", ":")).encode()))
     sig = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
