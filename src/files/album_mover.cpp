@@ -39,6 +39,7 @@
 
 #include "core/fault.h"
 #include "files/fs_util.h"
+#include "files/journal_file.h"
 #include "media/sha256.h"
 
 namespace barbossa {
@@ -326,31 +327,18 @@ AlbumMover::AlbumMover(fs::path journal_dir) : journal_dir_(std::move(journal_di
   fs::create_directories(journal_dir_);
 }
 
-AlbumMover::~AlbumMover() {
-  for (auto& [id, fd] : journal_locks_) ::close(fd);
-}
+// Out of line for the header's sake; the journal locks close themselves.
+AlbumMover::~AlbumMover() = default;
 
-void AlbumMover::lock_journal(const std::string& id) {
-  // There is a moment between the journal's rename into place and this lock
-  // in which another process's recover() could take the journal for a crash
-  // leftover; it would find no step done and delete it, and apply() would
-  // then fail cleanly on the missing journal. Nothing is lost either way.
-  int fd = ::open(journal_path(id).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    return;
-  }
+void AlbumMover::write_journal(const std::string& id, const std::string& text) {
+  LockedFile owned = write_locked_file(journal_path(id), text);
   std::lock_guard lock(locks_mutex_);
-  journal_locks_[id] = fd;
+  journal_locks_[id] = std::move(owned);
 }
 
 void AlbumMover::unlock_journal(const std::string& id) {
   std::lock_guard lock(locks_mutex_);
-  auto it = journal_locks_.find(id);
-  if (it == journal_locks_.end()) return;
-  ::close(it->second);
-  journal_locks_.erase(it);
+  journal_locks_.erase(id);  // closing the file drops the flock
 }
 
 fs::path AlbumMover::journal_path(const std::string& id) const {
@@ -404,8 +392,7 @@ void AlbumMover::begin(const AlbumMove& move) {
     }
   }
   j.created_dirs.assign(created.begin(), created.end());
-  write_file_atomic(path, to_text(j));
-  lock_journal(move.id);
+  write_journal(move.id, to_text(j));
 }
 
 void AlbumMover::apply(const AlbumMove& move) {
@@ -452,25 +439,34 @@ void AlbumMover::apply(const AlbumMove& move) {
     try {
       roll_back_move(j, step_touched ? i + 1 : i);
       remove_durably(path);
-      unlock_journal(move.id);
     } catch (const std::exception& undo_error) {
-      // The journal stays: recover() retries at the next start.
+      // The journal stays: recover() retries (the server's periodic one, or
+      // the next start), as it does for a crash.
       spdlog::error("album move '{}': rollback incomplete, left for recovery: {}", move.id,
                     undo_error.what());
     }
+    // Either way the move is over: unlocked, a journal left behind is an
+    // orphan that recover() may take.
+    unlock_journal(move.id);
     throw;
   }
 }
 
 void AlbumMover::finish(const AlbumMove& move) {
   fs::path path = journal_path(move.id);
-  finish_move(move);
-  // No fsync: a journal that reappears after a power loss is finished again
-  // by recover() (the database says committed), which is idempotent; and if
-  // the commit itself was lost, rolling back matches the database.
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    throw fs::filesystem_error("cannot remove", path,
-                               std::error_code(errno, std::generic_category()));
+  try {
+    finish_move(move);
+    // No fsync: a journal that reappears after a power loss is finished again
+    // by recover() (the database says committed), which is idempotent; and if
+    // the commit itself was lost, rolling back matches the database.
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      throw fs::filesystem_error("cannot remove", path,
+                                 std::error_code(errno, std::generic_category()));
+    }
+  } catch (...) {
+    // Given up: the journal left behind is recover()'s to finish.
+    unlock_journal(move.id);
+    throw;
   }
   unlock_journal(move.id);
 }
@@ -487,8 +483,13 @@ void AlbumMover::roll_back(const AlbumMove& move) {
                  e.what());
     j.move = move;
   }
-  roll_back_move(j, j.move.steps.size());
-  remove_durably(path);
+  try {
+    roll_back_move(j, j.move.steps.size());
+    remove_durably(path);
+  } catch (...) {
+    unlock_journal(move.id);  // given up: recover() retries the journal left behind
+    throw;
+  }
   unlock_journal(move.id);
 }
 
@@ -504,26 +505,33 @@ size_t AlbumMover::recover(const std::function<bool(const std::string& id)>& is_
   size_t resolved = 0;
   for (const fs::path& file : files) {
     const std::string name = file.filename().string();
-    if (name.front() == '.' && name.find(".tmp.") != std::string::npos) {
-      // A write_file_atomic that never reached its rename: never a journal.
-      fs::remove(file, ec);
+    const bool temp = is_temp_name(name);
+    if (file.extension() == ".lease") {
+      // A folder lease left by a process that died holding it (a live
+      // holder keeps its flock, and its file stays).
+      int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(file.c_str());
+      if (fd >= 0) ::close(fd);
       continue;
     }
-    if (file.extension() != kJournalExt) continue;  // *.bad and strangers
+    if (!temp && file.extension() != kJournalExt) continue;  // *.bad, *.lease and strangers
 
-    // A move still in flight holds an flock on its journal; leave it be.
-    int lock_fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (lock_fd < 0) continue;
-    if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(lock_fd);
-      spdlog::info("album move journal {} belongs to a running process; left alone",
-                   file.filename().string());
+    // Ownership: a live move holds an flock on its journal from the first
+    // byte of the temp file to finish()/roll_back() (write_locked_file); the
+    // kernel drops it when the owner dies. What we cannot lock is in flight
+    // in a live process (this one, a server beside `barbossa import`), or
+    // finished meanwhile, and is not ours to touch.
+    LockedFile orphan = lock_orphan(file);
+    if (!orphan.held()) {
+      spdlog::debug("album move journal {} belongs to a running process; left alone", name);
       continue;
     }
-    struct CloseOnExit {
-      int fd;
-      ~CloseOnExit() { ::close(fd); }
-    } close_lock{lock_fd};
+    if (temp) {
+      // A journal whose writer died before its rename: no step ran.
+      spdlog::info("album move journal {}: removing a temp file its dead writer left", name);
+      ::unlink(file.c_str());
+      continue;
+    }
 
     Journal j;
     try {

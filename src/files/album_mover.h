@@ -10,9 +10,12 @@
 //      also marks the journal id committed.
 //   4. finish(): removes sources (copy of a move across filesystems), prunes
 //      emptied source folders, deletes the journal.
-// recover() at start-up looks at each journal left behind: committed in the
-// database -> finish it; not committed -> undo every step that happened, so
-// the files are back where they were.
+// recover() looks at each journal left behind by a dead process: committed
+// in the database -> finish it; not committed -> undo every step that
+// happened, so the files are back where they were. It runs at start-up and,
+// in the server, periodically (a `barbossa import` beside the server may die
+// at any time); ownership makes that safe: the process running a move holds
+// an flock on its journal, so recover() touches only orphans.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +25,8 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "files/journal_file.h"
 
 namespace barbossa {
 
@@ -84,10 +89,13 @@ class AlbumMover {
   // Returns the number of journals resolved. A journal whose move is still
   // in flight in a live process (this one, or a server running beside the
   // `barbossa import` command) is skipped: each move holds an flock on its
-  // journal from begin() to finish()/roll_back(), which the kernel releases
-  // when the process dies. A corrupt journal is logged and
-  // moved aside as <name>.bad; a journal whose recovery fails (is_committed
-  // throws, a file operation fails) is logged and kept for the next start.
+  // journal (taken on its temp file before the first byte is written) from
+  // begin() until finish()/roll_back() or a failed apply() gives the move up;
+  // the kernel releases it when the process dies. Temp files of journals
+  // whose writer died are removed; a locked one is left alone. A corrupt
+  // journal is logged and moved aside as <name>.bad; a journal whose recovery
+  // fails (is_committed throws, a file operation fails) is logged and kept
+  // for the next recover().
   size_t recover(const std::function<bool(const std::string& id)>& is_committed);
 
   // Leases `folder` (an absolute path, compared as written). wait: block
@@ -99,13 +107,14 @@ class AlbumMover {
 
  private:
   std::filesystem::path journal_path(const std::string& id) const;
-  void lock_journal(const std::string& id);
+  // Writes the journal with an flock held from its creation (see recover()).
+  void write_journal(const std::string& id, const std::string& text);
   void unlock_journal(const std::string& id);
 
   std::filesystem::path journal_dir_;
   size_t crash_after_steps_ = 0;
   std::mutex locks_mutex_;
-  std::map<std::string, int> journal_locks_;  // move id -> fd holding the flock
+  std::map<std::string, LockedFile> journal_locks_;  // move id -> its journal, locked
 };
 
 }  // namespace barbossa

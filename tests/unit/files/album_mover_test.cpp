@@ -1,7 +1,9 @@
 #include "files/album_mover.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -451,6 +453,106 @@ TEST_F(AlbumMoverTest, RecoverySkipsAMoveStillInFlight) {
   EXPECT_TRUE(files_under(journal_).empty());
 }
 
+// Another process (a `barbossa import` beside the server) owns a move that
+// is applied but not yet committed: the server's recover() leaves it alone
+// while the owner lives, and rolls it back once the owner is killed -9.
+TEST_F(AlbumMoverTest, RecoveryTakesOverAMoveOnlyAfterItsOwnerProcessDies) {
+  AlbumMove move = make_album(dir_.path());
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t owner = ::fork();
+  if (owner == 0) {
+    ::close(ready[0]);
+    try {
+      AlbumMover mover(journal_);
+      mover.begin(move);
+      mover.apply(move);
+      char c = 'x';
+      if (::write(ready[1], &c, 1) != 1) ::_exit(3);
+      for (;;) ::pause();  // holding the move (and its lock) until killed
+    } catch (...) {
+      ::_exit(2);
+    }
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the owner failed to apply";
+  ::close(ready[0]);
+
+  AlbumMover server(journal_);
+  EXPECT_EQ(server.recover(kNeverCommitted), 0u);
+  EXPECT_EQ(files_under(journal_), std::vector<std::string>{"import-42.json"});
+  for (const MoveStep& s : move.steps) EXPECT_TRUE(lexists(s.to)) << s.to;
+
+  ::kill(owner, SIGKILL);
+  int status = 0;
+  ::waitpid(owner, &status, 0);
+  ASSERT_TRUE(killed_by_sigkill(status));
+  EXPECT_EQ(server.recover(kNeverCommitted), 1u);
+  expect_all_back(move);
+}
+
+// The temp file of a journal being written is locked from its creation:
+// recover() removes only one whose writer is gone.
+TEST_F(AlbumMoverTest, RecoveryRemovesOnlyJournalTempFilesOfDeadWriters) {
+  make_dirs(dir_.path());
+  AlbumMover mover(journal_);
+  const fs::path live = journal_ / ".import-7.json.tmp.0123abcd";
+  const fs::path dead = journal_ / ".import-8.json.tmp.4567cdef";
+  write(live, "{\"version\": 1, \"id\": \"import-7\", \"st");
+  write(dead, "{\"version\": 1, \"id\": \"import-8\", \"st");
+  // An open file description of its own, as another process would have.
+  int fd = ::open(live.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  EXPECT_EQ(mover.recover(kNeverCommitted), 0u);
+  EXPECT_TRUE(lexists(live)) << "a live writer's temp file stays";
+  EXPECT_FALSE(lexists(dead)) << "a dead writer's temp file goes";
+  ::close(fd);  // the writer dies
+  EXPECT_EQ(mover.recover(kNeverCommitted), 0u);
+  EXPECT_TRUE(files_under(journal_).empty());
+}
+
+// A recover() running all the time beside moves in flight (the server's
+// periodic recovery beside `barbossa import`) never takes a live move's
+// journal or its temp file: every move completes. It used to remove temp
+// files unconditionally ("cannot rename" in begin()) and could take a
+// journal between its rename into place and the owner's lock.
+TEST_F(AlbumMoverTest, RecoveryRacingLiveMovesNeverBreaksOne) {
+  make_dirs(dir_.path());
+  std::atomic<bool> done{false};
+  std::atomic<size_t> taken{0};
+  std::thread recovering([&] {
+    AlbumMover other(journal_);
+    while (!done) taken += other.recover(kNeverCommitted);
+  });
+  AlbumMover mover(journal_);
+  size_t failures = 0;
+  constexpr int kMoves = 100;
+  for (int n = 0; n < kMoves; ++n) {
+    const fs::path from = inbox_ / ("album-" + std::to_string(n)) / "01.flac";
+    write(from, "track " + std::to_string(n));
+    const fs::path to = library_ / "A" / from.parent_path().filename() / "01.flac";
+    AlbumMove move{"move-" + std::to_string(n), {{from, to, false}}, from.parent_path()};
+    try {
+      mover.begin(move);
+      mover.apply(move);
+      mover.finish(move);
+    } catch (const std::exception& e) {
+      ++failures;
+      ADD_FAILURE() << "move " << n << ": " << e.what();
+    }
+    if (failures > 3) break;
+  }
+  done = true;
+  recovering.join();
+  EXPECT_EQ(taken.load(), 0u) << "recover() took a live move";
+  EXPECT_EQ(files_under(library_ / "A").size(), static_cast<size_t>(kMoves));
+  EXPECT_TRUE(files_under(journal_).empty());
+}
+
 TEST_F(AlbumMoverTest, NonUtf8FileNamesSurviveTheJournal) {
   make_dirs(dir_.path());
   fs::path from = inbox_ / "Caf\xE9" / "01 - Caf\xE9.flac";  // Latin-1, invalid UTF-8
@@ -524,6 +626,27 @@ TEST(FolderLeaseTest, OneHolderPerFolderAcrossMoversAndThreads) {
   // moves in flight.
   EXPECT_TRUE(fs::is_empty(dir.path() / "journal"));
   EXPECT_TRUE(a.lease_folder(folder, false).held());
+}
+
+TEST(FolderLeaseTest, LeaseOfADeadProcessIsClearedAtRecoveryAndALiveOneKept) {
+  TempDir dir;
+  const fs::path journal = dir.path() / "journal";
+  AlbumMover mover(journal);
+  std::fflush(stdout);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    FolderLease lease = AlbumMover(journal).lease_folder(dir.path() / "dead", false);
+    ::_exit(lease.held() ? 0 : 1);  // dies holding it: the file stays, the flock goes
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  FolderLease live = mover.lease_folder(dir.path() / "live", false);
+  ASSERT_EQ(files_under(journal).size(), 2u);
+  mover.recover(kNeverCommitted);
+  ASSERT_EQ(files_under(journal).size(), 1u);  // the live one
+  EXPECT_FALSE(mover.lease_folder(dir.path() / "live", false).held());
+  EXPECT_TRUE(mover.lease_folder(dir.path() / "dead", false).held());
 }
 
 TEST(FolderLeaseTest, ManyThreadsRacingForOneFolderNeverHoldItTogether) {
