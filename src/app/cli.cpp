@@ -497,6 +497,10 @@ int run_cli(int argc, char** argv, char** env) {
       return 0;
     }
     auto accounts = make_accounts(*store, config);
+    // Link folders follow accounts here too: removed with the user, and a
+    // re-created name starts without the old owner's links.
+    UserLinks links(config.get("LIBRARY_DIR"), config.get("USERS_DIR"));
+    accounts.attach_user_links(&links);
     auto password_for = [&](const std::string& who) {
       if (password_stdin) {
         // Asked for stdin and got nothing: an error, not a silently generated password.

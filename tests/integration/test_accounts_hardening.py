@@ -122,8 +122,12 @@ def test_cli_password_change_and_removal_revoke_tokens_of_a_running_server(serve
     assert me(server, token).status_code == 401
     token = server.login("clinton", "changed-by-cli-1")
     assert me(server, token).status_code == 200
+    folder = server.data_dir / "users" / "clinton"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a-link").symlink_to("/nonexistent")
     run_cli(server.data_dir, "user", "remove", "clinton")
     assert me(server, token).status_code == 401
+    assert not os.path.lexists(folder)  # the links went with the account
 
 
 def test_recreated_user_with_the_same_name_inherits_no_token_no_hearts_no_links(server):
