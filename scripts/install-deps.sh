@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Barbossa needs to build, run and test.
+# Installs the Debian 12 packages Barbossa needs to build, run and test
+# (--with-test), and to run the sanitizer and fuzzing checks (--with-check).
 # Only missing packages are installed; when not root (and no sudo), prints the
 # exact command and stops.
 set -euo pipefail
@@ -11,8 +12,16 @@ BUILD_PKGS="cmake ninja-build ccache g++ make pkg-config libboost1.81-dev libboo
 # test_verify measures peak memory with /usr/bin/time (package time, not in a minimal root).
 TEST_PKGS="python3 python3-pytest python3-requests python3-websockets curl sox flac lame ffmpeg time"
 
+# make check-asan and make fuzz: Debian's clang with its sanitizer and libFuzzer runtimes.
+CHECK_PKGS="clang-14 libclang-rt-14-dev"
+
 want="$BUILD_PKGS"
-[[ "${1:-}" == "--with-test" ]] && want="$want $TEST_PKGS"
+case "${1:-}" in
+  --with-test) want="$want $TEST_PKGS" ;;
+  --with-check) want="$want $TEST_PKGS $CHECK_PKGS" ;;
+  "") ;;
+  *) echo "usage: $0 [--with-test | --with-check]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in $want; do
