@@ -61,6 +61,37 @@ std::string file_signature(const fs::path& file) {
   return std::to_string(size) + ":" + std::to_string(mtime.time_since_epoch().count());
 }
 
+// One start-up step: a failure is logged and the others still run, so the
+// server serves (and /health shows the component down) instead of exiting.
+template <class F>
+void start_step(const char* what, F&& step) {
+  try {
+    step();
+  } catch (const std::exception& e) {
+    spdlog::error("start-up: {} failed: {}; the server runs without it", what, e.what());
+  } catch (...) {
+    spdlog::error("start-up: {} failed: unknown exception; the server runs without it", what);
+  }
+}
+
+// The start-up recovery is long past when a `barbossa import` beside the
+// server dies in the middle of a move: its journal waits for a recovery, and
+// the half-moved folder must not be imported as it is. So every import job
+// and the 5-minute scan first take back such orphans. Cheap (a listing of
+// DATA_DIR/journal) and safe: a move in flight, this server's or another
+// process's, holds a lock on its journal and is left alone.
+void recover_orphaned_moves(ImportService& importer, int64_t job_id) {
+  try {
+    if (size_t n = importer.recover(); n > 0) {
+      spdlog::warn("job {}: finished or rolled back {} album move(s) left by a process that died",
+                   job_id, n);
+    }
+  } catch (const std::exception& e) {
+    // The journals stay for the next attempt; the job's own work goes on.
+    spdlog::error("job {}: recovering interrupted album moves failed: {}", job_id, e.what());
+  }
+}
+
 std::string outcome_summary(const ImportOutcome& o) {
   std::string text = o.status() + ": " + o.artist + " - " + o.album;
   if (o.review_id != 0) text += " (review item " + std::to_string(o.review_id) + ")";
@@ -253,7 +284,8 @@ void Background::requeue_interrupted_loose_imports() {
   }
 }
 
-void Background::scan_inboxes_job(JobContext&) {
+void Background::scan_inboxes_job(JobContext& ctx) {
+  recover_orphaned_moves(*stack_.importer, ctx.job_id());
   watcher_->rescan();
 }
 
@@ -261,6 +293,7 @@ void Background::import_job(JobContext& ctx) {
   json payload;
   try {
     payload = json::parse(ctx.payload());
+  recover_orphaned_moves(*stack_.importer, ctx.job_id());
   } catch (const std::exception& e) {
     throw FinalError(std::string("bad payload: ") + e.what());
   }

@@ -246,6 +246,13 @@ void Config::validate() const {
   } catch (const std::invalid_argument& e) {
     throw ConfigError(e.what());
   }
+  // An empty root would make every request path relative to the working
+  // directory: the page would be served from wherever the server started.
+  if (get("WEB_DIR").find_first_not_of(" \t") == std::string::npos) {
+    throw ConfigError(
+        "WEB_DIR must not be empty: set it to the folder of the web page "
+        "(the default is ./web)");
+  }
   get_double("IMPORT_THRESHOLD", 0.0, 1.0);
   source_thresholds();
   get_int("IMPORT_THREADS", 0, 256);

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "auth/tokens.h"
 #include "auth/trusted_proxies.h"
 #include "bus/event_bus.h"
+#include "files/fs_util.h"
 #include "http/api.h"
 #include "http/server.h"
 #include "http/static_files.h"
@@ -43,7 +45,44 @@ void raise_fd_limit() {
   }
 }
 
+// Sets the umask for its lifetime (process-wide; used at start-up, before
+// the threads that write files exist).
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask) : old_(::umask(mask)) {}
+  ~ScopedUmask() { ::umask(old_); }
+  ScopedUmask(const ScopedUmask&) = delete;
+  ScopedUmask& operator=(const ScopedUmask&) = delete;
+
+ private:
+  mode_t old_;
+};
+
+// The data folder holds the database, the token key, the journal and the
+// backups: created owner-only (0700). An existing folder keeps the mode its
+// owner gave it (a media server may need to reach a library inside it); the
+// files in it that matter are owner-only on their own.
+void make_private_dir(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & 007) != 0) {
+      spdlog::info(
+          "data folder {} is open to other users (mode {:o}); chmod 700 it unless "
+          "another account needs the library inside it",
+          dir.string(), st.st_mode & 0777);
+    }
+    return;
+  }
+  if (dir.has_parent_path()) fs::create_directories(dir.parent_path());
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    throw fs::filesystem_error("cannot create the data folder", dir,
+                               std::error_code(errno, std::generic_category()));
+  }
+}
+
 void make_dirs(const Config& config) {
+  make_private_dir(config.get("DATA_DIR"));
   for (const char* key : {"DATA_DIR", "LIBRARY_DIR", "USERS_DIR", "DOWNLOADS_DIR", "TRASH_DIR"}) {
     fs::create_directories(config.get(key));
   }
@@ -55,7 +94,7 @@ void make_dirs(const Config& config) {
 }  // namespace
 
 std::unique_ptr<Store> open_migrated_store(const Config& config) {
-  fs::create_directories(config.get("DATA_DIR"));
+  make_private_dir(config.get("DATA_DIR"));
   auto store = open_store(config.get("DATABASE_URL"));
   int applied = store->migrate();
   if (applied > 0) spdlog::info("applied {} database migration(s)", applied);
@@ -74,6 +113,14 @@ std::string load_or_create_jwt_secret(const Config& config) {
   fs::path file = fs::path(config.get("DATA_DIR")) / "jwt_secret";
   std::error_code ec;
   if (fs::exists(file, ec)) {
+    // A key written by an older version (or copied in) loses any group and
+    // other bits: whoever reads it can mint tokens for any account.
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      ::chmod(file.c_str(), 0600);
+      spdlog::info("token key {} made owner-only (it was mode {:o})", file.string(),
+                   st.st_mode & 0777);
+    }
     std::ifstream in(file);
     std::string secret;
     std::getline(in, secret);
@@ -82,15 +129,11 @@ std::string load_or_create_jwt_secret(const Config& config) {
                              " is too short; delete it to make a new one");
   }
   std::string secret = random_token(48);
-  fs::path tmp = file;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << secret << "\n";
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-  }
-  ::chmod(tmp.c_str(), 0600);
-  fs::rename(tmp, file);
+  // Owner-only from its first byte (umask 077 and mode 0600, never a chmod
+  // after the fact), fsynced with its folder before and after the rename: a
+  // crash leaves the old state or the whole key, never an empty key file.
+  ScopedUmask private_files(077);
+  write_file_atomic(file, secret + "\n", 0600);
   return secret;
 }
 

@@ -271,14 +271,15 @@ bool contains(const fs::path& root, const fs::path& path) {
 
 }  // namespace
 
-void write_file_atomic(const fs::path& path, const std::string& content) {
+void write_file_atomic(const fs::path& path, const std::string& content, unsigned mode) {
   fs::path dir = parent_or_dot(path);
   std::string base = truncate_utf8(path.filename().native(), 200);
   UniqueFd fd;
   fs::path tmp;
   for (int attempt = 0; !fd.valid(); ++attempt) {
     tmp = dir / ("." + base + ".tmp." + random_suffix());
-    fd = UniqueFd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
+    fd = UniqueFd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                         static_cast<mode_t>(mode)));
     if (!fd.valid() && (errno != EEXIST || attempt >= 100)) throw_fs(errno, "cannot create", tmp);
   }
   TempFileGuard guard(tmp);

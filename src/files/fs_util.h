@@ -10,7 +10,9 @@ namespace barbossa {
 
 // Writes the file under a temporary name, fsyncs it, renames it into place
 // and fsyncs the directory: readers see the old content or the new, never half.
-void write_file_atomic(const std::filesystem::path& path, const std::string& content);
+// mode: of the new file (less the umask); 0600 for secrets.
+void write_file_atomic(const std::filesystem::path& path, const std::string& content,
+                       unsigned mode = 0644);
 
 std::string read_file(const std::filesystem::path& path);
 

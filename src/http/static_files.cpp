@@ -31,9 +31,13 @@ std::string mime_type_for(const std::string& path) {
 
 Handler make_static_handler(std::string web_root) {
   std::error_code ec;
-  fs::path root = fs::weakly_canonical(fs::path(web_root), ec);
+  // No root, no files: an empty root would confine nothing (every path
+  // "starts with" it) and serve the working directory. Config refuses an
+  // empty WEB_DIR; this guards other callers.
+  fs::path root = web_root.empty() ? fs::path() : fs::weakly_canonical(fs::path(web_root), ec);
   return [root](const HttpRequest& req) {
     auto not_found = [] { return HttpResponse::error(404, "not_found", "Not found"); };
+    if (root.empty()) return not_found();
     const std::string& p = req.path;
     if (p.find('\0') != std::string::npos || p.find("..") != std::string::npos) return not_found();
     fs::path rel = fs::path(p).relative_path();

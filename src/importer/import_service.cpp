@@ -520,7 +520,8 @@ ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandid
         // The guard in the SQL: a decision by another process since the
         // lease was taken loses here, and the moves are rolled back.
         if (!s.imports().decide_review(item)) {
-          throw ApiError::conflict("Review item " + std::to_string(item.id) + " is already decided");
+          throw ApiError::conflict("Review item " + std::to_string(item.id) +
+                                   " is already decided");
         }
         approved_item = item;
         nlohmann::json rd = nlohmann::json::object();
@@ -642,6 +643,17 @@ ImportOutcome ImportService::send_to_review(const ImportRequest& request,
   if (decision.kind == DecisionKind::kDuplicate) item.duplicate_of = decision.album_id;
   try {
     item = store_.write_durable([&](StoreSession& s) {
+      // The album this one duplicates was looked up before the folder moved,
+      // outside this transaction; a delete (in this server or another
+      // process) may have removed it since, and a duplicate_of naming a
+      // missing album fails the foreign key (the crash loop's "FOREIGN KEY
+      // constraint failed"). Checked here, in the transaction that inserts:
+      // the item still goes to review with its reasons, pointing at nothing.
+      if (item.duplicate_of && !s.library().find_album(*item.duplicate_of)) {
+        spdlog::info("review of {}: album {} it duplicates was deleted meanwhile",
+                     display_path(request.folder), *item.duplicate_of);
+        item.duplicate_of.reset();
+      }
       ReviewItem created = s.imports().create_review(item);
       if (moving) s.imports().mark_move_committed(move.id);
       return created;
@@ -761,9 +773,9 @@ void ImportService::reject(int64_t review_id, int64_t reviewer_id, const std::st
     // moved with the item rejected, never gone with the item pending.
     std::optional<AlbumMove> move;
     if (present) {
-      target = delete_files ? unique_child(paths_.trash_dir, compact_utc_stamp(unix_now_ms()) +
-                                                                 "-review-" +
-                                                                 std::to_string(review_id))
+      const std::string trash_name =
+          compact_utc_stamp(unix_now_ms()) + "-review-" + std::to_string(review_id);
+      target = delete_files ? unique_child(paths_.trash_dir, trash_name)
                             : unique_child(paths_.import_dir / "rejected", item->path_name);
       move = folder_move(folder, target, false, delete_files ? "discard" : "reject");
       if (move->steps.empty()) fs::create_directories(target);

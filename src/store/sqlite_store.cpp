@@ -8,6 +8,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -1955,6 +1956,26 @@ class SqliteStore final : public Store {
   ConnectionPool pool_;
 };
 
+// The database holds password hashes and everyone's hearts: owner-only. A new
+// one is created empty with mode 0600 before SQLite opens it (SQLite makes its
+// -wal and -shm with the database's mode); an existing one, and its -wal and
+// -shm, lose any group and other bits.
+void make_database_owner_only(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return;
+  }
+  if (errno != EEXIST) return;  // SQLite's own open reports what is wrong
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const std::string file = path + suffix;
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+      ::chmod(file.c_str(), st.st_mode & 0700);
+    }
+  }
+}
+
 // Maps a store URL to a filesystem path; see open_store() in store.h.
 std::string sqlite_path_from_url(const std::string& url) {
   constexpr std::string_view kSqlitePrefix = "sqlite://";
@@ -1983,6 +2004,7 @@ std::unique_ptr<Store> open_store(const std::string& url) {
   try {
     std::filesystem::path parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
+    make_database_owner_only(path);
     return std::make_unique<SqliteStore>(path);
   } catch (const std::exception& e) {
     throw std::runtime_error("Cannot open database '" + path + "': " + e.what());

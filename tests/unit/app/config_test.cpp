@@ -51,6 +51,20 @@ TEST(ConfigTest, UnknownKeysInFileOrFlagsAreErrors) {
   EXPECT_THROW(Config::load(write_toml("port = \n"), {}, nullptr), ConfigError);
 }
 
+// An empty root would serve files relative to the working directory.
+TEST(ConfigTest, EmptyWebDirIsRefusedAtValidation) {
+  EXPECT_NO_THROW(Config::load("", {}, nullptr).validate());
+  for (const char* empty : {"", "  "}) {
+    Config c = Config::load("", {{"WEB_DIR", empty}}, nullptr);
+    try {
+      c.validate();
+      FAIL() << "empty WEB_DIR accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("WEB_DIR"), std::string::npos);
+    }
+  }
+}
+
 TEST(ConfigTest, SecretsMaskedInDescription) {
   Config c = Config::load("", {{"JWT_SECRET", "s3cr3t"}, {"PLEX_TOKEN", "tok"}}, nullptr);
   for (auto& [k, v] : c.describe()) {

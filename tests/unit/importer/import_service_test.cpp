@@ -9,10 +9,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -192,6 +194,64 @@ TEST_F(ImportServiceTest, ApprovingADuplicateIsAConflictAndTheItemStaysPending) 
     EXPECT_EQ(e.status(), 409);
   }
   EXPECT_EQ(importer_->find_review(dup.review_id)->status, "pending");
+}
+
+// The store as it is, except that `before_durable_write` runs once, just
+// before the next durable write session opens: what another process (an
+// album delete) commits between a decision and the transaction that
+// records it.
+class InterposingStore final : public Store {
+ public:
+  explicit InterposingStore(Store& inner) : inner_(inner) {}
+  int migrate() override { return inner_.migrate(); }
+  int schema_version() override { return inner_.schema_version(); }
+  int latest_schema_version() const override { return inner_.latest_schema_version(); }
+  bool ping() override { return inner_.ping(); }
+  void backup_to(const fs::path& destination) override { inner_.backup_to(destination); }
+  std::unique_ptr<StoreSession> open_session(bool write, bool durable) override {
+    if (write && durable && before_durable_write) std::exchange(before_durable_write, {})();
+    return inner_.open_session(write, durable);
+  }
+  std::function<void()> before_durable_write;
+
+ private:
+  Store& inner_;
+};
+
+// Crash loop, seed 3: an import decided "duplicate of album N", an album
+// delete removed N (and its artist) while the folder moved into review, and
+// the review row's duplicate_of then failed the foreign key: the import job
+// failed and its folder was rolled back. Now the item goes to review.
+TEST_F(ImportServiceTest, DuplicateWhoseOriginalIsDeletedMeanwhileStillGoesToReview) {
+  ImportRequest first;
+  first.folder = album("orig", "Artist", "Gone", 2);
+  const ImportOutcome imported = importer_->import_folder(first);
+  ASSERT_EQ(imported.kind, DecisionKind::kImport);
+
+  InterposingStore racing(*store_);
+  racing.before_durable_write = [&] {
+    store_->write([&](StoreSession& s) {
+      auto album = s.library().find_album(imported.album_id);
+      ASSERT_TRUE(album.has_value());
+      s.library().delete_album(album->id);
+      s.library().delete_artist_if_empty(album->artist_id);
+    });
+  };
+  ImportService importer(racing, *bus_, *activity_, *links_, *mover_, *identifier_,
+                         ImportPaths{root_ / "library", root_ / "import", root_ / "trash"},
+                         ImportOptions{});
+  ImportRequest again;
+  again.folder = album("again", "Artist", "Gone", 2);
+  const ImportOutcome dup = importer.import_folder(again);
+  ASSERT_EQ(dup.kind, DecisionKind::kDuplicate);
+  EXPECT_FALSE(racing.before_durable_write) << "the delete ran in the window";
+  auto item = importer_->find_review(dup.review_id);
+  ASSERT_TRUE(item.has_value());
+  EXPECT_EQ(item->status, "pending");
+  EXPECT_FALSE(item->duplicate_of.has_value()) << "it points at no deleted album";
+  EXPECT_TRUE(fs::is_directory(item->path)) << "the folder is in review with its item";
+  EXPECT_FALSE(fs::exists(again.folder));
+  EXPECT_TRUE(fs::is_empty(root_ / "journal"));
 }
 
 // Imports run concurrently (the CLI imports several folders at once); the
