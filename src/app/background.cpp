@@ -290,10 +290,10 @@ void Background::scan_inboxes_job(JobContext& ctx) {
 }
 
 void Background::import_job(JobContext& ctx) {
+  recover_orphaned_moves(*stack_.importer, ctx.job_id());
   json payload;
   try {
     payload = json::parse(ctx.payload());
-  recover_orphaned_moves(*stack_.importer, ctx.job_id());
   } catch (const std::exception& e) {
     throw FinalError(std::string("bad payload: ") + e.what());
   }
