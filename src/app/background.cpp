@@ -202,13 +202,16 @@ void Background::start() {
                    inbox.root.string());
     }
   }
-  workers_->start();
-  requeue_interrupted_loose_imports();
-  for (const ScheduleFiring& f : scheduler_->start_up()) {
-    spdlog::info("schedule {} missed while the server was down: queued job {}", f.name, f.job_id);
-  }
-  scheduler_->start();
-  watcher_->start();
+  start_step("starting the job workers", [this] { workers_->start(); });
+  start_step("resuming gathered loose files", [this] { requeue_interrupted_loose_imports(); });
+  start_step("firing schedules missed while down", [this] {
+    for (const ScheduleFiring& f : scheduler_->start_up()) {
+      spdlog::info("schedule {} missed while the server was down: queued job {}", f.name,
+                   f.job_id);
+    }
+  });
+  start_step("starting the scheduler", [this] { scheduler_->start(); });
+  start_step("starting the inbox watcher", [this] { watcher_->start(); });
   started_ = true;
 }
 
@@ -280,7 +283,7 @@ void Background::requeue_interrupted_loose_imports() {
   }
   for (const fs::path& staging : found) {
     spdlog::warn("watch: resuming the import of gathered loose files {}", staging.string());
-    queue_staging_import(staging, pending.source);
+    start_step("queueing the resumed import", [&] { queue_staging_import(staging, pending.source); });
   }
 }
 

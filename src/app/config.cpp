@@ -76,6 +76,10 @@ const std::map<std::string, std::string>& Config::default_values() {
       {"LOGIN_MAX_DELAY_MS", "5000"},
       {"TRUSTED_PROXIES", ""},
       {"SHUTDOWN_GRACE_MS", "3000"},
+      {"MAX_CONNECTIONS", "0"},
+      {"MAX_CONNECTIONS_PER_ADDRESS", "2000"},
+      {"MAX_QUEUED_REQUESTS", "512"},
+      {"HEADER_TIMEOUT_SECONDS", "10"},
   };
   return kDefaults;
 }

@@ -223,6 +223,16 @@ int run_server(const Config& config) {
   options.ws_resume_per_second =
       static_cast<int>(config.get_int("WS_RESUME_PER_SECOND", 1, 1000));
   options.shutdown_grace_ms = static_cast<int>(config.get_int("SHUTDOWN_GRACE_MS", 0, 60000));
+  options.max_connections = static_cast<size_t>(config.get_int("MAX_CONNECTIONS", 0, 10000000));
+  options.max_connections_per_address =
+      static_cast<size_t>(config.get_int("MAX_CONNECTIONS_PER_ADDRESS", 0, 10000000));
+  options.unlimited_address = [proxies = api.trusted_proxies](const std::string& address) {
+    return proxies.trusts(address);
+  };
+  options.max_queued_requests =
+      static_cast<size_t>(config.get_int("MAX_QUEUED_REQUESTS", 1, 10000000));
+  options.header_timeout_seconds =
+      static_cast<int>(config.get_int("HEADER_TIMEOUT_SECONDS", 1, 3600));
 
   WsAuthenticator ws_auth = [&accounts](const std::string& token) -> std::optional<WsIdentity> {
     auto user = accounts.try_authenticate(token);

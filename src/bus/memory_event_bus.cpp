@@ -2,8 +2,10 @@
 #include <mutex>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "bus/event_bus.h"
+#include "core/fault.h"
 #include "core/time.h"
 #include "core/ws_deflate.h"
 #include "core/ws_frame.h"
@@ -59,8 +61,23 @@ class MemoryEventBus final : public EventBus {
     ring_.push_back(shared);
     if (ring_.size() > buffer_size_) ring_.pop_front();
     // Under the lock so every subscriber sees events in seq order; they only enqueue.
-    for (auto& subscriber : subscribers_) subscriber(shared);
+    for (auto& subscriber : subscribers_) deliver(subscriber, shared);
     return shared->seq;
+  }
+
+  // The event is committed and numbered: a subscriber that throws misses it
+  // (logged), the others and the publisher do not.
+  static void deliver(const Subscriber& subscriber, const EventPtr& event) noexcept {
+    try {
+      fault::maybe_throw("bus_subscriber");
+      subscriber(event);
+    } catch (const std::exception& e) {
+      spdlog::error("event {} ({}) not delivered to a subscriber: {}", event->seq, event->type,
+                    e.what());
+    } catch (...) {
+      spdlog::error("event {} ({}) not delivered to a subscriber: unknown exception", event->seq,
+                    event->type);
+    }
   }
 
   uint64_t last_seq() const override {

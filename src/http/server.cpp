@@ -1,9 +1,15 @@
 #include "http/server.h"
 
+#include <sys/resource.h>
+
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <mutex>
 #include <thread>
+#include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -13,8 +19,10 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/fault.h"
 #include "http/ws_session.h"
 
 namespace barbossa {
@@ -73,6 +81,163 @@ std::string plain_error(int status, std::string_view code, std::string_view mess
   return HttpResponse::error(status, code, message).body;
 }
 
+// Test build only (fault::armed is false in the shipped binary): an armed
+// point throws for the requests that name it in X-Barbossa-Fault, so a test
+// can fault one request and prove the next one, and /health, are served.
+bool fault_requested(const http::request<http::string_body>& req, std::string_view point) {
+  return fault::armed(point) && req["X-Barbossa-Fault"] == point;
+}
+
+void throw_if_requested(const http::request<http::string_body>& req, std::string_view point) {
+  if (fault_requested(req, point)) fault::maybe_throw(point);
+}
+
+// Descriptors kept back from connections for the database, the library files
+// being read or moved, inotify and the listener.
+constexpr size_t kReservedDescriptors = 100;
+
+size_t connection_limit(size_t configured) {
+  if (configured > 0) return configured;
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return 10000;
+  size_t files = static_cast<size_t>(lim.rlim_cur);
+  return files > 2 * kReservedDescriptors ? files - kReservedDescriptors : files / 2;
+}
+
+// Open connections, in total and per client address. Slots share ownership
+// of the counter: a WebSocket session may outlive the server that counted it.
+class ConnectionCounter : public std::enable_shared_from_this<ConnectionCounter> {
+ public:
+  class Slot {
+   public:
+    Slot(std::shared_ptr<ConnectionCounter> counter, std::string address)
+        : counter_(std::move(counter)), address_(std::move(address)) {}
+    ~Slot() { counter_->release(address_); }
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+
+   private:
+    std::shared_ptr<ConnectionCounter> counter_;
+    std::string address_;
+  };
+
+  ConnectionCounter(size_t max_total, size_t max_per_address,
+                    std::function<bool(const std::string&)> unlimited)
+      : max_total_(max_total), max_per_address_(max_per_address), unlimited_(std::move(unlimited)) {
+    spdlog::info("connections limited to {} in all and {} per address", max_total_,
+                 max_per_address_ > 0 ? std::to_string(max_per_address_) : "any number");
+  }
+
+  // A slot, or nullptr with `refused` naming the limit reached.
+  std::shared_ptr<Slot> acquire(const std::string& address, std::string& refused) {
+    // Outside the lock: a proxy list is immutable but may take a moment.
+    const bool per_address = max_per_address_ > 0 && !(unlimited_ && unlimited_(address));
+    {
+      std::lock_guard lock(mu_);
+      if (total_ >= max_total_) {
+        refused = "the server's " + std::to_string(max_total_) + " connections (MAX_CONNECTIONS)";
+        return nullptr;
+      }
+      size_t& mine = per_address_[address];
+      if (per_address && mine >= max_per_address_) {
+        refused = std::to_string(max_per_address_) +
+                  " connections from one address (MAX_CONNECTIONS_PER_ADDRESS)";
+        if (mine == 0) per_address_.erase(address);
+        return nullptr;
+      }
+      ++mine;
+      ++total_;
+    }
+    return std::make_shared<Slot>(shared_from_this(), address);
+  }
+
+ private:
+  void release(const std::string& address) {
+    std::lock_guard lock(mu_);
+    --total_;
+    auto it = per_address_.find(address);
+    if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+  }
+
+  const size_t max_total_;
+  const size_t max_per_address_;
+  const std::function<bool(const std::string&)> unlimited_;
+  std::mutex mu_;
+  size_t total_ = 0;
+  std::unordered_map<std::string, size_t> per_address_;
+};
+
+using ConnectionSlot = std::shared_ptr<ConnectionCounter::Slot>;
+
+// Counts a request from its start to its response, exceptions included, so
+// the shutdown grace never waits for a request that already failed.
+class ActiveRequest {
+ public:
+  explicit ActiveRequest(std::atomic<int>& n) : n_(n) { n_.fetch_add(1); }
+  ~ActiveRequest() { n_.fetch_sub(1); }
+  ActiveRequest(const ActiveRequest&) = delete;
+  ActiveRequest& operator=(const ActiveRequest&) = delete;
+
+ private:
+  std::atomic<int>& n_;
+};
+
+// A place in the bounded queue of work waiting for a handler thread. Left
+// when the handler starts (or, if it never does, when the ticket goes).
+class QueueTicket {
+ public:
+  QueueTicket(std::atomic<size_t>& queued, size_t limit) : queued_(queued) {
+    held_ = queued_.fetch_add(1) < limit;
+    if (!held_) queued_.fetch_sub(1);
+  }
+  ~QueueTicket() { leave(); }
+  QueueTicket(const QueueTicket&) = delete;
+  QueueTicket& operator=(const QueueTicket&) = delete;
+  bool admitted() const { return held_; }
+  // Called on the handler thread; the session awaits it, so never concurrent
+  // with the destructor.
+  void leave() {
+    if (held_) queued_.fetch_sub(1);
+    held_ = false;
+  }
+
+ private:
+  std::atomic<size_t>& queued_;
+  bool held_ = false;
+};
+
+HttpResponse busy_response() {
+  auto r = HttpResponse::error(503, "busy", "Server is busy; try again shortly");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+// Rate of a repeated warning: once per 10 s, with how many were held back.
+class WarningThrottle {
+ public:
+  // True when this occurrence should be logged; `suppressed` is then the
+  // number of occurrences since the last one logged.
+  bool should_log(uint64_t& suppressed) {
+    std::lock_guard lock(mu_);
+    auto now = std::chrono::steady_clock::now();
+    if (logged_once_ && now - last_ < std::chrono::seconds(10)) {
+      ++suppressed_;
+      return false;
+    }
+    logged_once_ = true;
+    last_ = now;
+    suppressed = suppressed_;
+    suppressed_ = 0;
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  bool logged_once_ = false;
+  std::chrono::steady_clock::time_point last_{};
+  uint64_t suppressed_ = 0;
+};
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -84,14 +249,43 @@ struct HttpServer::Impl {
         ioc(std::max(1, options.io_threads)),
         handlers(static_cast<size_t>(std::max(1, options.handler_threads))),
         acceptor(ioc),
-        signals(ioc, SIGINT, SIGTERM) {}
+        signals(ioc, SIGINT, SIGTERM),
+        connections(std::make_shared<ConnectionCounter>(
+            connection_limit(options.max_connections), options.max_connections_per_address,
+            options.unlimited_address)) {}
+
+  // Where a request stands when an exception ends its connection: a 500 goes
+  // out only for a request read and not yet answered, and only once.
+  struct SessionState {
+    bool awaiting_response = false;
+    std::string method;
+    std::string raw_path;
+  };
 
   awaitable<void> accept_loop();
-  awaitable<void> http_session(tcp::socket socket);
+  awaitable<bool> accept_one();
+  awaitable<void> refuse(tcp::socket socket);
+  awaitable<void> http_session(tcp::socket socket, ConnectionSlot slot);
+  awaitable<void> serve(beast::tcp_stream& stream, const std::string& client, ConnectionSlot& slot,
+                        SessionState& state);
   awaitable<void> shutdown_sequence();
   awaitable<void> write_error(beast::tcp_stream& stream, int status, std::string_view code,
-                              std::string_view message);
+                              std::string_view message, int retry_after_seconds = 0);
   void begin_shutdown();
+  // The completion of a detached coroutine: an exception escaping it would
+  // leave io_context::run and end the process, so it is logged here instead.
+  auto log_failure(std::string what) {
+    return [what = std::move(what)](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("{} failed: {}", what, ex.what());
+      } catch (...) {
+        spdlog::error("{} failed: unknown exception", what);
+      }
+    };
+  }
 
   ServerOptions options;
   const Router& router;
@@ -103,6 +297,11 @@ struct HttpServer::Impl {
   asio::signal_set signals;
   std::atomic<bool> stopping{false};
   std::atomic<int> active_requests{0};
+  std::shared_ptr<ConnectionCounter> connections;
+  std::atomic<size_t> queued_requests{0};
+  WarningThrottle accept_warnings;
+  WarningThrottle refusal_warnings;
+  WarningThrottle busy_warnings;
 };
 
 HttpServer::HttpServer(ServerOptions options, const Router& router, Hub& hub,
@@ -130,12 +329,25 @@ void HttpServer::run() {
     spdlog::info("received signal {}, shutting down", sig);
     impl.begin_shutdown();
   });
-  asio::co_spawn(impl.ioc, impl.accept_loop(), asio::detached);
+  asio::co_spawn(impl.ioc, impl.accept_loop(), impl.log_failure("accept loop"));
+  // The last line of defence: a handler that throws despite its own catch
+  // (a WebSocket callback, a timer) ends up here; its connection is lost,
+  // the loop and the process go on.
+  auto run_loop = [&impl] {
+    for (;;) {
+      try {
+        impl.ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("an I/O handler threw: {} (its connection is dropped; serving on)", e.what());
+      } catch (...) {
+        spdlog::error("an I/O handler threw an unknown exception (serving on)");
+      }
+    }
+  };
   std::vector<std::thread> threads;
-  for (int i = 1; i < std::max(1, impl.options.io_threads); ++i) {
-    threads.emplace_back([&impl] { impl.ioc.run(); });
-  }
-  impl.ioc.run();
+  for (int i = 1; i < std::max(1, impl.options.io_threads); ++i) threads.emplace_back(run_loop);
+  run_loop();
   for (auto& t : threads) t.join();
   impl.handlers.join();
   spdlog::info("server stopped");
@@ -147,7 +359,11 @@ void HttpServer::request_shutdown() {
 
 void HttpServer::Impl::begin_shutdown() {
   if (stopping.exchange(true)) return;
-  asio::co_spawn(ioc, shutdown_sequence(), asio::detached);
+  asio::co_spawn(ioc, shutdown_sequence(), [this](std::exception_ptr e) {
+    // A shutdown that failed half-way must still end run().
+    if (e) log_failure("shutdown")(e);
+    if (e) ioc.stop();
+  });
 }
 
 awaitable<void> HttpServer::Impl::shutdown_sequence() {
@@ -170,42 +386,95 @@ awaitable<void> HttpServer::Impl::shutdown_sequence() {
 }
 
 awaitable<void> HttpServer::Impl::accept_loop() {
-  auto last_warning = std::chrono::steady_clock::time_point{};
-  for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), tuple_awaitable);
-    if (ec) {
-      if (stopping.load() || ec == asio::error::operation_aborted) co_return;
-      // Out of descriptors repeats every 50 ms: say it once per 10 s.
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_warning > std::chrono::seconds(10)) {
-        last_warning = now;
-        spdlog::warn("accept failed: {} (connections are refused until it clears)", ec.message());
-      }
-      // Out of descriptors: back off instead of spinning.
+  for (bool more = true; more;) {
+    bool failed = false;
+    try {
+      more = co_await accept_one();
+    } catch (const std::exception& e) {
+      // Accepting must go on whatever one connection did (a bad_alloc, a
+      // socket option): the server would otherwise be deaf until restarted.
+      spdlog::error("accepting a connection failed: {}", e.what());
+      failed = true;
+    }
+    if (failed) {
       asio::steady_timer timer(ioc);
       timer.expires_after(std::chrono::milliseconds(50));
       co_await timer.async_wait(tuple_awaitable);
-      continue;
     }
-    beast::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    auto executor = socket.get_executor();
-    asio::co_spawn(executor, http_session(std::move(socket)), asio::detached);
+  }
+}
+
+// False once the acceptor is closed.
+awaitable<bool> HttpServer::Impl::accept_one() {
+  auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), tuple_awaitable);
+  if (ec) {
+    if (stopping.load() || ec == asio::error::operation_aborted) co_return false;
+    // Out of descriptors repeats every 50 ms: say it once per 10 s.
+    uint64_t held_back = 0;
+    if (accept_warnings.should_log(held_back)) {
+      spdlog::warn("accept failed: {} (connections are refused until it clears)", ec.message());
+    }
+    // Out of descriptors: back off instead of spinning.
+    asio::steady_timer timer(ioc);
+    timer.expires_after(std::chrono::milliseconds(50));
+    co_await timer.async_wait(tuple_awaitable);
+    co_return true;
+  }
+  beast::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  auto remote = socket.remote_endpoint(ignored);
+  std::string client = ignored ? "unknown" : remote.address().to_string();
+  std::string refused;
+  ConnectionSlot slot = connections->acquire(client, refused);
+  auto executor = socket.get_executor();
+  if (!slot) {
+    uint64_t held_back = 0;
+    if (refusal_warnings.should_log(held_back)) {
+      spdlog::warn("connection from {} refused with 503: at {}{}", client, refused,
+                   held_back ? fmt::format(" ({} more refused since the last warning)", held_back)
+                             : std::string());
+    }
+    asio::co_spawn(executor, refuse(std::move(socket)), log_failure("refusing a connection"));
+    co_return true;
+  }
+  asio::co_spawn(executor, http_session(std::move(socket), std::move(slot)),
+                 log_failure("connection from " + client));
+  co_return true;
+}
+
+// Over a connection limit: a 503 that the client can read, then close. The
+// request it already sent is drained for a moment first, since closing with
+// unread data resets the connection and the client could lose the answer.
+awaitable<void> HttpServer::Impl::refuse(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  stream.expires_after(std::chrono::seconds(2));
+  co_await write_error(stream, 503, "too_many_connections",
+                       "Too many connections; try again shortly", 1);
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  std::array<char, 4096> sink{};
+  for (;;) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), tuple_awaitable);
+    if (ec) break;
   }
 }
 
 awaitable<void> HttpServer::Impl::write_error(beast::tcp_stream& stream, int status,
-                                              std::string_view code, std::string_view message) {
+                                              std::string_view code, std::string_view message,
+                                              int retry_after_seconds) {
   http::response<http::string_body> res{static_cast<http::status>(status), 11};
   res.set(http::field::server, "barbossa");
   res.set(http::field::content_type, "application/json");
+  if (retry_after_seconds > 0) res.set(http::field::retry_after, std::to_string(retry_after_seconds));
   res.keep_alive(false);
   res.body() = plain_error(status, code, message);
   res.prepare_payload();
   co_await http::async_write(stream, res, tuple_awaitable);
 }
 
-awaitable<void> HttpServer::Impl::http_session(tcp::socket socket) {
+// The boundary of one connection: whatever the request handling throws ends
+// this connection only, with one 500 if a request is waiting for its answer.
+awaitable<void> HttpServer::Impl::http_session(tcp::socket socket, ConnectionSlot slot) {
   std::string client;
   {
     beast::error_code ec;
@@ -213,37 +482,84 @@ awaitable<void> HttpServer::Impl::http_session(tcp::socket socket) {
     client = ec ? "unknown" : remote.address().to_string();
   }
   beast::tcp_stream stream(std::move(socket));
+  SessionState state;
+  std::string failure;
+  try {
+    co_await serve(stream, client, slot, state);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  } catch (...) {
+    failure = "unknown exception";
+  }
+  const bool handed_over = !slot;  // the stream went to a WebSocket session
+  const bool answer = !failure.empty() && state.awaiting_response && !handed_over;
+  if (!failure.empty()) {
+    // Logged once, here; the method and raw path say which request it was.
+    spdlog::error("{} {} from {} failed: {}{}", state.method, state.raw_path, client, failure,
+                  answer ? " (answered 500, connection closed)" : " (connection closed)");
+  }
+  if (handed_over) co_return;
+  if (answer) {
+    stream.expires_after(std::chrono::seconds(5));
+    co_await write_error(stream, 500, "internal", "Internal server error");
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+awaitable<void> HttpServer::Impl::serve(beast::tcp_stream& stream, const std::string& client,
+                                        ConnectionSlot& slot, SessionState& state) {
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(options.max_body_bytes);
     parser.header_limit(16 * 1024);
-    stream.expires_after(std::chrono::seconds(options.idle_timeout_seconds));
-    auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+    // Headers within HEADER_TIMEOUT_SECONDS of the connection or of the last
+    // response (slowloris); then the body within the idle timeout. Beast
+    // closes the socket when the time is up.
+    stream.expires_after(std::chrono::seconds(options.header_timeout_seconds));
+    auto [ec, bytes] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
+    if (!ec && !parser.is_done()) {
+      stream.expires_after(std::chrono::seconds(options.idle_timeout_seconds));
+      std::tie(ec, bytes) = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+    }
     if (ec) {
       if (ec == http::error::body_limit) {
         co_await write_error(stream, 413, "too_large", "Request body is too large");
       } else if (ec == http::error::header_limit) {
         co_await write_error(stream, 431, "header_too_large", "Request headers are too large");
-      } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
-                 ec != asio::error::connection_reset && ec != asio::error::eof &&
-                 ec != asio::error::operation_aborted && bytes > 0) {
+      } else if (ec == beast::error::timeout) {
+        spdlog::debug("closing a connection from {}: request not complete in time", client);
+      } else if (ec != http::error::end_of_stream && ec != asio::error::connection_reset &&
+                 ec != asio::error::eof && ec != asio::error::operation_aborted && bytes > 0) {
         co_await write_error(stream, 400, "bad_request", "Malformed HTTP request");
       }
-      break;
+      co_return;
     }
     auto request = parser.release();
+    state.method = std::string(request.method_string());
+    // The raw (still percent-encoded) path: Beast admits no control bytes in
+    // a target, whereas the decoded path could carry "%0a" and forge lines.
+    // Paths only: query strings may carry tokens, which never reach the log.
+    state.raw_path = std::string(request.target().substr(0, request.target().find('?')));
+    state.awaiting_response = true;
+    throw_if_requested(request, "http_session");
 
     if (websocket::is_upgrade(request)) {
       HttpRequest plain = to_plain(request, client);
       if (plain.path != "/ws") {
         co_await write_error(stream, 404, "not_found", "No WebSocket endpoint here");
-        break;
+        co_return;
       }
       // Sockets attached after shut_down_all would never get their 1001.
       if (stopping.load()) {
         co_await write_error(stream, 503, "shutting_down", "Server is shutting down");
-        break;
+        co_return;
+      }
+      QueueTicket ticket(queued_requests, options.max_queued_requests);
+      if (!ticket.admitted()) {
+        co_await write_error(stream, 503, "busy", "Server is busy; try again shortly", 1);
+        co_return;
       }
       std::string token = plain.query_string("token");
       // The token check touches the database: keep it off the I/O threads.
@@ -253,12 +569,17 @@ awaitable<void> HttpServer::Impl::http_session(tcp::socket socket) {
       // token read as non-empty, a long one crashed the server in free()).
       auto identity = co_await asio::co_spawn(
           handlers,
-          [this, &token]() -> awaitable<std::optional<WsIdentity>> {
+          [this, &token, &ticket]() -> awaitable<std::optional<WsIdentity>> {
+            ticket.leave();
             co_return token.empty() ? std::nullopt : authenticate(token);
           },
           use_awaitable);
       spdlog::debug("GET /ws from {} ({})", client, identity ? "accepted" : "invalid token");
-      auto session = std::make_shared<WsSession>(std::move(stream), hub, options);
+      // The connection's slot is released when the session is destroyed.
+      std::shared_ptr<WsSession> session(
+          std::make_unique<WsSession>(std::move(stream), hub, options).release(),
+          [held = std::move(slot)](WsSession* s) { std::default_delete<WsSession>()(s); });
+      state.awaiting_response = false;
       session->run(std::move(request), std::move(identity));
       co_return;
     }
@@ -268,13 +589,27 @@ awaitable<void> HttpServer::Impl::http_session(tcp::socket socket) {
     bool head = request.method() == http::verb::head;
     unsigned version = request.version();
     HttpRequest plain = to_plain(request, client);
-    active_requests.fetch_add(1);
+    ActiveRequest active(active_requests);
     HttpResponse response;
     if (plain.path == "\x01invalid" || plain.query.count("\x01invalid")) {
       response = HttpResponse::error(400, "bad_request", "Malformed request target");
+    } else if (QueueTicket ticket(queued_requests, options.max_queued_requests);
+               !ticket.admitted()) {
+      uint64_t held_back = 0;
+      if (busy_warnings.should_log(held_back)) {
+        spdlog::warn("{} request(s) wait for a handler thread: answering 503 (MAX_QUEUED_REQUESTS)",
+                     options.max_queued_requests);
+      }
+      response = busy_response();
     } else {
+      const bool inject = fault_requested(request, "http_handler");
       response = co_await asio::co_spawn(
-          handlers, [this, &plain]() -> awaitable<HttpResponse> { co_return router.handle(plain); },
+          handlers,
+          [this, &plain, &ticket, inject]() -> awaitable<HttpResponse> {
+            ticket.leave();
+            if (inject) fault::maybe_throw("http_handler");
+            co_return router.handle(plain);
+          },
           use_awaitable);
     }
     if (response.delay.count() > 0) {
@@ -286,18 +621,12 @@ awaitable<void> HttpServer::Impl::http_session(tcp::socket socket) {
     int status = response.status;
     keep_alive = keep_alive && !stopping.load();
     auto res = to_beast(std::move(response), version, keep_alive, head);
+    state.awaiting_response = false;
     auto [wec, wbytes] = co_await http::async_write(stream, res, tuple_awaitable);
-    active_requests.fetch_sub(1);
-    // Paths only: query strings may carry tokens, which never reach the log.
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    // The raw (still percent-encoded) path: Beast admits no control bytes in
-    // a target, whereas the decoded path could carry "%0a" and forge lines.
-    std::string_view raw_path = std::string_view(plain.target).substr(0, plain.target.find('?'));
-    spdlog::info("{} {} {} {:.1f}ms {}", plain.method, raw_path, status, ms, client);
-    if (wec || !keep_alive) break;
+    spdlog::info("{} {} {} {:.1f}ms {}", plain.method, state.raw_path, status, ms, client);
+    if (wec || !keep_alive) co_return;
   }
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 }  // namespace barbossa

@@ -24,7 +24,21 @@ struct ServerOptions {
   int io_threads = 2;
   int handler_threads = 4;
   size_t max_body_bytes = 1 << 20;
-  int idle_timeout_seconds = 60;  // keep-alive connections without a request
+  int idle_timeout_seconds = 60;  // a request's body, once its headers are in
+  // Slowloris: a request's headers must be complete this long after the
+  // connection opened or the previous response went out (also the keep-alive
+  // idle time).
+  int header_timeout_seconds = 10;
+  // Open connections (HTTP and WebSocket). 0: the open-file limit less a
+  // reserve for the database and library files. Over it: 503 and closed.
+  size_t max_connections = 0;
+  size_t max_connections_per_address = 2000;  // 0: no limit per address
+  // Peers the per-address limit does not apply to (reverse proxies, which
+  // carry every client's connections); unset: none.
+  std::function<bool(const std::string& address)> unlimited_address;
+  // Requests (and WebSocket token checks) waiting for a handler thread;
+  // beyond them a request gets 503 with Retry-After.
+  size_t max_queued_requests = 512;
   int heartbeat_seconds = 30;
   bool ws_deflate = false;
   size_t ws_queue_messages = 4096;  // per-connection send queue bound

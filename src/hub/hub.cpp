@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
+#include "core/fault.h"
+
 namespace barbossa {
 namespace {
 
@@ -197,7 +201,20 @@ void Hub::dispatch_loop(Shard& shard) {
       if (shard.stopping) return;
       batch.swap(shard.queue);
     }
-    for (auto& e : batch) fan_out(shard, e);
+    for (auto& e : batch) {
+      try {
+        fault::maybe_throw("hub_dispatch");
+        fan_out(shard, e);
+      } catch (const std::exception& ex) {
+        // The dispatcher lives on. Sockets that missed the event see a
+        // heartbeat seq beyond their last one and resume from the buffer.
+        spdlog::error("event {} ({}) not fanned out: {}", e->seq, e->type, ex.what());
+        shard.dispatched_seq.store(e->seq, std::memory_order_release);
+      } catch (...) {
+        spdlog::error("event {} ({}) not fanned out: unknown exception", e->seq, e->type);
+        shard.dispatched_seq.store(e->seq, std::memory_order_release);
+      }
+    }
     batch.clear();
   }
 }

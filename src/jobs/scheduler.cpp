@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/fault.h"
 #include "core/time.h"
 
 namespace barbossa {
@@ -17,6 +18,10 @@ namespace {
 // same time; a claim is always for a time within the last tick or so, so a
 // week is far more than enough and keeps the table small.
 constexpr int64_t kFiringHistorySeconds = 7 * 24 * 3600;
+
+// A firing that failed (database busy, disk full) is tried again this much
+// later, for the same due time, so a lasting failure logs once a minute.
+constexpr int64_t kRetryFailedFiringSeconds = 60;
 
 std::string dedupe_key_for(const std::string& name) {
   return "schedule:" + name;
@@ -72,6 +77,7 @@ int64_t Scheduler::enqueue(const Entry& e, bool* created) {
 }
 
 std::optional<ScheduleFiring> Scheduler::fire(const Entry& e, int64_t fire_time, int64_t now) {
+  fault::maybe_throw("scheduler_fire");
   std::optional<int64_t> next = e.cron.next_after(now);
   bool won = store_.write([&](StoreSession& s) {
     auto& repo = s.schedules();
@@ -117,7 +123,16 @@ std::vector<ScheduleFiring> Scheduler::start_up() {
         latest && row &&
         ((row->last_run && *latest > *row->last_run) || (row->next_run && *row->next_run <= now));
     if (missed) {
-      if (auto firing = fire(e, *latest, now)) fired.push_back(std::move(*firing));
+      try {
+        if (auto firing = fire(e, *latest, now)) fired.push_back(std::move(*firing));
+      } catch (const std::exception& ex) {
+        // One schedule's failure neither stops the others nor the start;
+        // the missed firing is tried again by tick() shortly.
+        spdlog::error("schedule {}: the firing missed while down failed: {}; retrying in {} s",
+                      e.def.name, ex.what(), kRetryFailedFiringSeconds);
+        e.next = now + kRetryFailedFiringSeconds;
+        continue;
+      }
     } else {
       store_.write(
           [&](StoreSession& s) { s.schedules().set_next_run(e.def.name, e.cron.next_after(now)); });
@@ -137,7 +152,16 @@ std::vector<ScheduleFiring> Scheduler::tick() {
     // period it slept through, and names the firing as every process would.
     std::optional<int64_t> due = e.cron.last_at_or_before(now);
     if (due) {
-      if (auto firing = fire(e, *due, now)) fired.push_back(std::move(*firing));
+      try {
+        if (auto firing = fire(e, *due, now)) fired.push_back(std::move(*firing));
+      } catch (const std::exception& ex) {
+        // The others still fire; this one is tried again for the same due
+        // time (the claim keeps it to one firing).
+        spdlog::error("schedule {}: firing for {} failed: {}; retrying in {} s", e.def.name,
+                      iso8601_utc(*due * 1000), ex.what(), kRetryFailedFiringSeconds);
+        e.next = now + kRetryFailedFiringSeconds;
+        continue;
+      }
     }
     e.next = e.cron.next_after(now);
   }
@@ -177,6 +201,8 @@ void Scheduler::run() {
       tick();
     } catch (const std::exception& ex) {
       spdlog::error("scheduler tick failed: {}", ex.what());
+    } catch (...) {
+      spdlog::error("scheduler tick failed: unknown exception");
     }
     lock.lock();
     // A second keeps firings within about a second of their minute while

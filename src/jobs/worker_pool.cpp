@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/fault.h"
+
 namespace barbossa {
 namespace {
 
@@ -202,8 +204,29 @@ void JobWorkers::worker_loop() {
       }
     }
     Job job = std::move(*next);
-    next = run(job);
+    next.reset();
+    try {
+      next = run(job);
+    } catch (const std::exception& e) {
+      // Outside the handler (its exceptions are outcomes): the worker lives
+      // on, and the job is let go so its lease lapses and it runs again.
+      spdlog::error("jobs: worker failed around job {} ({}): {}; it runs again after its lease",
+                    job.id, job.type, e.what());
+      forget(job);
+    } catch (...) {
+      spdlog::error("jobs: worker failed around job {} ({}): unknown exception", job.id, job.type);
+      forget(job);
+    }
   }
+}
+
+// Drops a job this worker can no longer finish from the running set, so the
+// heartbeat stops renewing its lease and the slot of its queue is free.
+void JobWorkers::forget(const Job& job) noexcept {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (active_.erase(job.id) > 0) --running_per_queue_[job.queue];
+  wake_locked();
+  idle_cv_.notify_all();
 }
 
 std::optional<Job> JobWorkers::run(const Job& job) {
@@ -235,6 +258,7 @@ std::optional<Job> JobWorkers::run(const Job& job) {
         },
         [&] { return active->cancel || active->lost || active->abandoned; });
     try {
+      fault::maybe_throw("job_handler");
       handler(ctx);
     } catch (const FinalError& e) {
       outcome.kind = JobOutcome::Kind::kFailed;

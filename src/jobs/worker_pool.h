@@ -129,6 +129,7 @@ class JobWorkers {
   // Runs a claimed job; returns the next one claimed with its outcome.
   std::optional<Job> run(const Job& job);
   std::optional<Job> finish(const Job& job, Active& active, const JobOutcome& outcome);
+  void forget(const Job& job) noexcept;
   void on_signal(const JobSignal& signal);
   void wake_locked();
 

@@ -17,6 +17,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "core/fault.h"
 #include "files/fs_util.h"
 #include "media/audio_file.h"
 
@@ -35,6 +36,21 @@ int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// Runs one step of a watcher callback; an exception is logged with `what`
+// and reported as false, so the io_context thread and the watcher go on.
+template <class F>
+bool guarded(const char* what, F&& step) {
+  try {
+    step();
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("watch: {} failed: {}", what, e.what());
+  } catch (...) {
+    spdlog::error("watch: {} failed: unknown exception", what);
+  }
+  return false;
 }
 
 int64_t wall_ms() {
@@ -77,7 +93,9 @@ class InboxWatcher::Impl {
     if (descriptor_.is_open()) read_events();
     thread_ = std::thread([this] {
       auto guard = asio::make_work_guard(io_);
-      io_.run();
+      // Every callback catches for itself; this is the last line of defence.
+      while (!guarded("an inbox watcher callback", [this] { io_.run(); })) {
+      }
     });
   }
 
@@ -93,10 +111,12 @@ class InboxWatcher::Impl {
 
   void rescan() {
     asio::post(io_, [this] {
-      for (size_t i = 0; i < inboxes_.size(); ++i) {
-        if (descriptor_.is_open()) add_watches(inboxes_[i].root, i);
-      }
-      scan_all(/*rearm=*/false);
+      guarded("rescanning the inboxes", [this] {
+        for (size_t i = 0; i < inboxes_.size(); ++i) {
+          if (descriptor_.is_open()) add_watches(inboxes_[i].root, i);
+        }
+        scan_all(/*rearm=*/false);
+      });
     });
     // Before start() (or after stop()) nothing runs the io_context; the
     // start-up scan covers that case.
@@ -196,9 +216,22 @@ class InboxWatcher::Impl {
                                       set_error("inotify read: " + ec.message());
                                     return;
                                   }
-                                  handle_events(n);
-                                  publish_counts();
-                                  arm_timer();
+                                  if (!guarded("handling inotify events", [&] {
+                                        fault::maybe_throw("watch_event");
+                                        handle_events(n);
+                                      })) {
+                                    // Events of the batch may be lost: as on
+                                    // an overflow, watch and time all anew.
+                                    guarded("rescanning after a failed event", [this] {
+                                      for (size_t i = 0; i < inboxes_.size(); ++i)
+                                        add_watches(inboxes_[i].root, i);
+                                      scan_all(/*rearm=*/true);
+                                    });
+                                  }
+                                  guarded("arming the settle timer", [this] {
+                                    publish_counts();
+                                    arm_timer();
+                                  });
                                   read_events();
                                 });
   }
@@ -281,7 +314,13 @@ class InboxWatcher::Impl {
     timer_.expires_after(std::chrono::milliseconds(wait));
     timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;  // re-armed or stopped
-      on_deadline();
+      if (!guarded("settling inbox entries", [this] { on_deadline(); })) {
+        // Not at once: a deadline that keeps failing must not spin.
+        timer_.expires_after(std::chrono::seconds(1));
+        timer_.async_wait([this](boost::system::error_code again) {
+          if (!again) guarded("settling inbox entries", [this] { arm_timer(); });
+        });
+      }
     });
   }
 
@@ -295,23 +334,26 @@ class InboxWatcher::Impl {
       }
       const Inbox& inbox = inboxes_[ref->second.inbox];
       const InboxEntry entry{fs::path(key), ref->second.loose};
-      const EntrySnapshot snap = snapshot_entry(entry);
-      switch (tracker_.judge(key, snap, now)) {
-        case SettleVerdict::kGone:
-          refs_.erase(ref);
-          break;
-        case SettleVerdict::kWaiting:
-          break;
-        case SettleVerdict::kReady:
-          try {
+      // One entry's failure (unreadable folder, database busy) times that
+      // entry afresh; the others settle as usual.
+      try {
+        const EntrySnapshot snap = snapshot_entry(entry);
+        switch (tracker_.judge(key, snap, now)) {
+          case SettleVerdict::kGone:
+            refs_.erase(ref);
+            break;
+          case SettleVerdict::kWaiting:
+            break;
+          case SettleVerdict::kReady: {
             on_ready_(inbox, entry);
             std::lock_guard lock(status_mu_);
             ++status_.ready;
-          } catch (const std::exception& e) {
-            spdlog::error("watch: cannot queue the import of {}: {}", key, e.what());
-            tracker_.touch(key, now, wall_ms());
+            break;
           }
-          break;
+        }
+      } catch (const std::exception& e) {
+        spdlog::error("watch: cannot queue the import of {}: {}", key, e.what());
+        tracker_.touch(key, now, wall_ms());
       }
     }
     publish_counts();

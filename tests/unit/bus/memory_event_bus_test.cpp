@@ -1,4 +1,5 @@
 #include <atomic>
+#include <stdexcept>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -31,6 +32,21 @@ TEST(MemoryEventBusTest, AssignsIncreasingSeqAndSerializesOnce) {
   EXPECT_EQ(j["n"], 2);
   EXPECT_TRUE(j["timestamp"].get<std::string>().ends_with("Z"));
   EXPECT_EQ(bus->last_seq(), 2u);
+}
+
+// Regression (issue 9): a subscriber's exception escaped publish(), after
+// the caller's transaction had committed, so the request failed with 500 and
+// later subscribers never saw the event.
+TEST(MemoryEventBusTest, ThrowingSubscriberNeitherFailsPublishNorStarvesTheOthers) {
+  auto bus = make_memory_event_bus(10, {});
+  std::vector<uint64_t> seen;
+  bus->subscribe([](const EventPtr&) { throw std::runtime_error("subscriber broke"); });
+  bus->subscribe([&](const EventPtr& e) { seen.push_back(e->seq); });
+  EXPECT_EQ(bus->publish(draft("a", 1)), 1u);
+  EXPECT_EQ(bus->publish(draft("b", 2)), 2u);
+  EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2}));
+  ASSERT_TRUE(bus->replay(0).has_value());
+  EXPECT_EQ(bus->replay(0)->size(), 2u);
 }
 
 TEST(MemoryEventBusTest, PayloadWithInvalidUtf8IsPublishedAsValidJson) {
