@@ -333,6 +333,11 @@ ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandid
   // progress. Never two movers on one folder.
   FolderLease folder_lease = mover_.lease_folder(album_dir, true);
   if (upgrade) {
+    // A mover that died on this folder (a `barbossa import` killed in the
+    // middle of an upgrade) left a journal that still claims it: settle it
+    // before the folder is listed, or its rollback would later bring old
+    // files back over ours. Its owner is dead, so nothing else holds it.
+    recover();
     // Decided before the lease: the album may have been deleted (or moved)
     // while this waited. Nothing has moved yet; the import can simply run again.
     auto now = store_.read([&](StoreSession& s) { return s.library().find_album(existing->id); });

@@ -367,6 +367,19 @@ void LibraryService::delete_album(const AuthUser& admin, int64_t album_id) {
       throw ApiError::conflict("Album " + std::to_string(album_id) +
                                " is being changed by an import; try again when it is done");
     }
+    // A mover that died on this folder (a `barbossa import` killed in the
+    // middle of an upgrade) left a journal that still claims it: settle it
+    // first, or this would trash half of each copy and its rollback would
+    // then bring old files back without rows. Live moves are locked and
+    // left alone.
+    try {
+      files_.mover->recover([&](const std::string& id) {
+        return store_.read([&](StoreSession& s) { return s.imports().is_move_committed(id); });
+      });
+    } catch (const std::exception& e) {
+      spdlog::error("deleting album {}: recovering interrupted album moves failed: {}", album_id,
+                    e.what());
+    }
     // Read again under the lease: an upgrade that committed since the first
     // read changed the tracks (and the links to remove).
     load();

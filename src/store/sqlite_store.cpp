@@ -1246,11 +1246,15 @@ class SqliteImportRepository final : public ImportRepository {
   }
 
   bool decide_review(const ReviewItem& item) override {
+    // duplicate_of comes from the item as read before the decision; the
+    // album it names may have been deleted since (the row's own reference
+    // was then set to NULL), and writing it back would fail the foreign key
+    // (crash loop: approve and reject answered 500 after an album delete).
     StatementHandle q = conn_.statement(
         "UPDATE review_items SET status = ?, path = ?, path_name = ?, "
         "suggested_artist = ?, suggested_album = ?, suggested_year = ?, "
-        "reasons = ?, duplicate_of = ?, reviewer_id = ?, album_id = ?, "
-        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+        "reasons = ?, duplicate_of = (SELECT id FROM albums WHERE id = ?), reviewer_id = ?, "
+        "album_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
         "WHERE id = ? AND status = 'pending'");
     q->bind(1, item.status);
     q->bind(2, item.path);

@@ -474,5 +474,60 @@ TEST_F(ImportServiceTest, DeleteOfAnAlbumBeingUpgradedIsRefusedAndUpgradeWaitsFo
       store_->read([&](StoreSession& s) { return s.library().find_album(imported.album_id); }));
 }
 
+// A `barbossa import` killed in the middle of an upgrade (old files half in
+// the trash, new ones half in the album folder) beside a running server: a
+// delete of that album must not list the half-moved folder. It settles the
+// dead mover's journal first, so the album's old files go to the trash, the
+// new ones are back in the inbox, and no later recovery revives the folder.
+TEST_F(ImportServiceTest, DeleteAfterAnUpgradeDiedMidMoveSettlesItsJournalFirst) {
+  ImportRequest first;
+  first.folder = album("low", "Artist", "Half", 2);
+  const ImportOutcome imported = importer_->import_folder(first);
+  ASSERT_EQ(imported.kind, DecisionKind::kImport);
+  const fs::path album_dir = root_ / "library" / "Artist" / "Half (2001)";
+  const fs::path hires = root_ / "hires.wav";
+  run("sox -R -n -r 96000 -b 24 -c 2 '" + hires.string() + "' synth 0.5 sine 440 vol 0.3");
+  const fs::path better = root_ / "inbox" / "high";
+  for (int n = 1; n <= 2; ++n) {
+    make_flac(hires, better / (std::to_string(n) + ".flac"),
+              {"ARTIST=Artist", "ALBUMARTIST=Artist", "ALBUM=Half",
+               "TITLE=Song " + std::to_string(n), "TRACKNUMBER=" + std::to_string(n), "DATE=2001"});
+  }
+
+  // The other process's upgrade, every step applied, nothing committed; then
+  // it dies: its mover goes, and with it the lock on the journal.
+  {
+    AlbumMover dead(root_ / "journal");
+    AlbumMove move;
+    move.id = "upgrade-dead";
+    move.source_root = better;
+    const std::vector<fs::path> old_files = files_below(album_dir);
+    ASSERT_EQ(old_files.size(), 2u);
+    for (const fs::path& f : old_files) {
+      move.steps.push_back({f, root_ / "trash" / "replaced" / f.filename(), false});
+    }
+    for (int n = 1; n <= 2; ++n) {
+      move.steps.push_back({better / (std::to_string(n) + ".flac"), old_files[n - 1], false});
+    }
+    dead.begin(move);
+    dead.apply(move);
+  }
+  ASSERT_EQ(files_below(better).size(), 0u);
+  ASSERT_EQ(files_below(album_dir).size(), 2u) << "the new files in, the old ones in the trash";
+
+  LibraryService library(
+      *store_, *bus_, *activity_,
+      LibraryFiles{root_ / "library", root_ / "trash", links_.get(), mover_.get()});
+  library.delete_album(AuthUser{1, "admin", true, 0}, imported.album_id);
+  EXPECT_TRUE(fs::is_empty(root_ / "journal"));
+  EXPECT_EQ(files_below(better).size(), 2u) << "the dead upgrade's files are back in the inbox";
+  EXPECT_EQ(files_below(root_ / "trash").size(), 2u) << "the album's own files, once";
+  // What the next start's recovery would do changes nothing now.
+  EXPECT_EQ(importer_->recover(), 0u);
+  EXPECT_TRUE(files_below(root_ / "library").empty());
+  EXPECT_FALSE(
+      store_->read([&](StoreSession& s) { return s.library().find_album(imported.album_id); }));
+}
+
 }  // namespace
 }  // namespace barbossa

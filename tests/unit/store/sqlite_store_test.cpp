@@ -863,6 +863,27 @@ TEST_F(StoreTest, ReviewDecisionWritesOnlyWhilePending) {
   EXPECT_EQ(back->path, "/data/import/review/Y");
 }
 
+// Crash loop: a duplicate's review item was read, the album it duplicates
+// was deleted, and the decision then wrote the stale duplicate_of back:
+// "FOREIGN KEY constraint failed", approve and reject answered 500.
+TEST_F(StoreTest, ReviewDecisionAfterTheDuplicatedAlbumIsDeletedSucceeds) {
+  Album original = make_album(make_artist("A").id, "X");
+  ReviewItem item;
+  item.path = "/data/import/review/X";
+  item.path_name = "X";
+  item.duplicate_of = original.id;
+  item = store_->write([&](StoreSession& s) { return s.imports().create_review(item); });
+  ASSERT_EQ(item.duplicate_of, original.id);
+  store_->write([&](StoreSession& s) { s.library().delete_album(original.id); });
+
+  ReviewItem rejected = item;  // as read before the delete
+  rejected.status = "rejected";
+  EXPECT_TRUE(store_->write([&](StoreSession& s) { return s.imports().decide_review(rejected); }));
+  auto back = store_->read([&](StoreSession& s) { return s.imports().find_review(item.id); });
+  EXPECT_EQ(back->status, "rejected");
+  EXPECT_FALSE(back->duplicate_of.has_value());
+}
+
 TEST_F(StoreTest, DurableWriteCommitsAndLaterWritesStillWork) {
   store_->write_durable([&](StoreSession& s) { s.imports().mark_move_committed("durable-1"); });
   EXPECT_TRUE(
