@@ -15,7 +15,9 @@ if [[ ! -d "$OUT/wsbench/node_modules/ws" ]]; then
   (cd "$OUT/wsbench" && npm ci --no-audit --no-fund >/dev/null)
 fi
 DATA="$OUT/data"; rm -rf "$DATA"
+# Every socket comes from 127.0.0.1: no per-address connection limit.
 BARBOSSA_LOG_LEVEL=warn BARBOSSA_ADMIN_PASSWORD=bench-admin-pass BARBOSSA_HEARTBEAT_SECONDS=$HEARTBEAT \
+  BARBOSSA_MAX_CONNECTIONS_PER_ADDRESS=0 \
   "$BIN" serve --data-dir "$DATA" --port "$PORT" >"$OUT/server.log" 2>&1 &
 SRV=$!
 trap 'kill $SRV 2>/dev/null || true' EXIT

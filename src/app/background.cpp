@@ -206,8 +206,7 @@ void Background::start() {
   start_step("resuming gathered loose files", [this] { requeue_interrupted_loose_imports(); });
   start_step("firing schedules missed while down", [this] {
     for (const ScheduleFiring& f : scheduler_->start_up()) {
-      spdlog::info("schedule {} missed while the server was down: queued job {}", f.name,
-                   f.job_id);
+      spdlog::info("schedule {} missed while the server was down: queued job {}", f.name, f.job_id);
     }
   });
   start_step("starting the scheduler", [this] { scheduler_->start(); });
@@ -283,7 +282,8 @@ void Background::requeue_interrupted_loose_imports() {
   }
   for (const fs::path& staging : found) {
     spdlog::warn("watch: resuming the import of gathered loose files {}", staging.string());
-    start_step("queueing the resumed import", [&] { queue_staging_import(staging, pending.source); });
+    start_step("queueing the resumed import",
+               [&] { queue_staging_import(staging, pending.source); });
   }
 }
 

@@ -1,17 +1,15 @@
 #include "http/server.h"
 
-#include <sys/resource.h>
-
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <mutex>
 #include <thread>
 #include <tuple>
-#include <unordered_map>
 #include <vector>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,10 +17,9 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/fault.h"
+#include "http/limits.h"
 #include "http/ws_session.h"
 
 namespace barbossa {
@@ -92,81 +89,6 @@ void throw_if_requested(const http::request<http::string_body>& req, std::string
   if (fault_requested(req, point)) fault::maybe_throw(point);
 }
 
-// Descriptors kept back from connections for the database, the library files
-// being read or moved, inotify and the listener.
-constexpr size_t kReservedDescriptors = 100;
-
-size_t connection_limit(size_t configured) {
-  if (configured > 0) return configured;
-  rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return 10000;
-  size_t files = static_cast<size_t>(lim.rlim_cur);
-  return files > 2 * kReservedDescriptors ? files - kReservedDescriptors : files / 2;
-}
-
-// Open connections, in total and per client address. Slots share ownership
-// of the counter: a WebSocket session may outlive the server that counted it.
-class ConnectionCounter : public std::enable_shared_from_this<ConnectionCounter> {
- public:
-  class Slot {
-   public:
-    Slot(std::shared_ptr<ConnectionCounter> counter, std::string address)
-        : counter_(std::move(counter)), address_(std::move(address)) {}
-    ~Slot() { counter_->release(address_); }
-    Slot(const Slot&) = delete;
-    Slot& operator=(const Slot&) = delete;
-
-   private:
-    std::shared_ptr<ConnectionCounter> counter_;
-    std::string address_;
-  };
-
-  ConnectionCounter(size_t max_total, size_t max_per_address,
-                    std::function<bool(const std::string&)> unlimited)
-      : max_total_(max_total), max_per_address_(max_per_address), unlimited_(std::move(unlimited)) {
-    spdlog::info("connections limited to {} in all and {} per address", max_total_,
-                 max_per_address_ > 0 ? std::to_string(max_per_address_) : "any number");
-  }
-
-  // A slot, or nullptr with `refused` naming the limit reached.
-  std::shared_ptr<Slot> acquire(const std::string& address, std::string& refused) {
-    // Outside the lock: a proxy list is immutable but may take a moment.
-    const bool per_address = max_per_address_ > 0 && !(unlimited_ && unlimited_(address));
-    {
-      std::lock_guard lock(mu_);
-      if (total_ >= max_total_) {
-        refused = "the server's " + std::to_string(max_total_) + " connections (MAX_CONNECTIONS)";
-        return nullptr;
-      }
-      size_t& mine = per_address_[address];
-      if (per_address && mine >= max_per_address_) {
-        refused = std::to_string(max_per_address_) +
-                  " connections from one address (MAX_CONNECTIONS_PER_ADDRESS)";
-        if (mine == 0) per_address_.erase(address);
-        return nullptr;
-      }
-      ++mine;
-      ++total_;
-    }
-    return std::make_shared<Slot>(shared_from_this(), address);
-  }
-
- private:
-  void release(const std::string& address) {
-    std::lock_guard lock(mu_);
-    --total_;
-    auto it = per_address_.find(address);
-    if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
-  }
-
-  const size_t max_total_;
-  const size_t max_per_address_;
-  const std::function<bool(const std::string&)> unlimited_;
-  std::mutex mu_;
-  size_t total_ = 0;
-  std::unordered_map<std::string, size_t> per_address_;
-};
-
 using ConnectionSlot = std::shared_ptr<ConnectionCounter::Slot>;
 
 // Counts a request from its start to its response, exceptions included, so
@@ -182,61 +104,11 @@ class ActiveRequest {
   std::atomic<int>& n_;
 };
 
-// A place in the bounded queue of work waiting for a handler thread. Left
-// when the handler starts (or, if it never does, when the ticket goes).
-class QueueTicket {
- public:
-  QueueTicket(std::atomic<size_t>& queued, size_t limit) : queued_(queued) {
-    held_ = queued_.fetch_add(1) < limit;
-    if (!held_) queued_.fetch_sub(1);
-  }
-  ~QueueTicket() { leave(); }
-  QueueTicket(const QueueTicket&) = delete;
-  QueueTicket& operator=(const QueueTicket&) = delete;
-  bool admitted() const { return held_; }
-  // Called on the handler thread; the session awaits it, so never concurrent
-  // with the destructor.
-  void leave() {
-    if (held_) queued_.fetch_sub(1);
-    held_ = false;
-  }
-
- private:
-  std::atomic<size_t>& queued_;
-  bool held_ = false;
-};
-
 HttpResponse busy_response() {
   auto r = HttpResponse::error(503, "busy", "Server is busy; try again shortly");
   r.headers.emplace_back("Retry-After", "1");
   return r;
 }
-
-// Rate of a repeated warning: once per 10 s, with how many were held back.
-class WarningThrottle {
- public:
-  // True when this occurrence should be logged; `suppressed` is then the
-  // number of occurrences since the last one logged.
-  bool should_log(uint64_t& suppressed) {
-    std::lock_guard lock(mu_);
-    auto now = std::chrono::steady_clock::now();
-    if (logged_once_ && now - last_ < std::chrono::seconds(10)) {
-      ++suppressed_;
-      return false;
-    }
-    logged_once_ = true;
-    last_ = now;
-    suppressed = suppressed_;
-    suppressed_ = 0;
-    return true;
-  }
-
- private:
-  std::mutex mu_;
-  bool logged_once_ = false;
-  std::chrono::steady_clock::time_point last_{};
-  uint64_t suppressed_ = 0;
-};
 
 }  // namespace
 
@@ -250,9 +122,9 @@ struct HttpServer::Impl {
         handlers(static_cast<size_t>(std::max(1, options.handler_threads))),
         acceptor(ioc),
         signals(ioc, SIGINT, SIGTERM),
-        connections(std::make_shared<ConnectionCounter>(
-            connection_limit(options.max_connections), options.max_connections_per_address,
-            options.unlimited_address)) {}
+        connections(std::make_shared<ConnectionCounter>(connection_limit(options.max_connections),
+                                                        options.max_connections_per_address,
+                                                        options.unlimited_address)) {}
 
   // Where a request stands when an exception ends its connection: a 500 goes
   // out only for a request read and not yet answered, and only once.
@@ -371,7 +243,8 @@ awaitable<void> HttpServer::Impl::shutdown_sequence() {
   acceptor.close(ignored);
   signals.cancel(ignored);
   hub.shut_down_all(1001, "Server shutting down");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.shutdown_grace_ms);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options.shutdown_grace_ms);
   asio::steady_timer timer(ioc);
   while (std::chrono::steady_clock::now() < deadline &&
          (active_requests.load() > 0 || hub.connection_count() > 0)) {
@@ -465,7 +338,8 @@ awaitable<void> HttpServer::Impl::write_error(beast::tcp_stream& stream, int sta
   http::response<http::string_body> res{static_cast<http::status>(status), 11};
   res.set(http::field::server, "barbossa");
   res.set(http::field::content_type, "application/json");
-  if (retry_after_seconds > 0) res.set(http::field::retry_after, std::to_string(retry_after_seconds));
+  if (retry_after_seconds > 0)
+    res.set(http::field::retry_after, std::to_string(retry_after_seconds));
   res.keep_alive(false);
   res.body() = plain_error(status, code, message);
   res.prepare_payload();
@@ -622,8 +496,11 @@ awaitable<void> HttpServer::Impl::serve(beast::tcp_stream& stream, const std::st
     keep_alive = keep_alive && !stopping.load();
     auto res = to_beast(std::move(response), version, keep_alive, head);
     state.awaiting_response = false;
+    // The read's deadline may have passed while the handler ran.
+    stream.expires_after(std::chrono::seconds(options.idle_timeout_seconds));
     auto [wec, wbytes] = co_await http::async_write(stream, res, tuple_awaitable);
-    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                  .count();
     spdlog::info("{} {} {} {:.1f}ms {}", plain.method, state.raw_path, status, ms, client);
     if (wec || !keep_alive) co_return;
   }

@@ -43,7 +43,7 @@ struct ServerOptions {
   bool ws_deflate = false;
   size_t ws_queue_messages = 4096;  // per-connection send queue bound
   size_t ws_queue_bytes = 8u << 20;
-  int ws_stall_seconds = 5;  // refused this long: hopeless (close 1013, TCP gone 5 s later)
+  int ws_stall_seconds = 5;      // refused this long: hopeless (close 1013, TCP gone 5 s later)
   int ws_resume_per_second = 5;  // per socket; beyond it an error reply and no replay
   int shutdown_grace_ms = 3000;
 };
