@@ -16,7 +16,10 @@ PROVIDED_BY = {
 # In every Debian root (debootstrap --variant=minbase), or installed before the README's commands.
 ALWAYS_THERE = {"coreutils", "dash", "bash", "procps", "make"}
 
-PROGRAM_IN_ARGV = re.compile(r'\[\s*"((?:/usr)?(?:/bin/)?[a-z0-9_.-]+)"\s*,')
+# The first word of an argument vector that starts a call: subprocess.run([...,
+# Popen([..., audio.py's _run([... and `args = [...`.
+PROGRAM_IN_ARGV = re.compile(
+    r'(?:subprocess\.\w+\(|_run\(|args = )\[\s*"((?:/usr)?(?:/bin/)?[a-z0-9_.-]+)"\s*,')
 
 
 def installed_packages():
@@ -33,8 +36,6 @@ def programs_the_tests_run():
     found = {}
     for path in sorted((ROOT / "tests" / "integration").glob("*.py")):
         for line_no, line in enumerate(path.read_text().splitlines(), 1):
-            if "subprocess" not in line and "_run(" not in line and "args = [" not in line:
-                continue
             for program in PROGRAM_IN_ARGV.findall(line):
                 found.setdefault(program, f"{path.name}:{line_no}")
     return found
