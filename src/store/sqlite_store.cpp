@@ -1161,6 +1161,32 @@ std::string reasons_json(const std::vector<std::string>& reasons) {
   return nlohmann::json(reasons).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// The columns a review update writes. duplicate_of comes from the item as
+// read before the update; the album it names may have been deleted since
+// (the row's own reference was then set to NULL), and writing it back would
+// fail the foreign key (crash loop: approve and reject answered 500 after an
+// album delete), so it is kept only while that album exists.
+constexpr std::string_view kUpdateReviewSql =
+    "UPDATE review_items SET status = ?, path = ?, path_name = ?, "
+    "suggested_artist = ?, suggested_album = ?, suggested_year = ?, "
+    "reasons = ?, duplicate_of = (SELECT id FROM albums WHERE id = ?), reviewer_id = ?, "
+    "album_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+// Binds kUpdateReviewSql's parameters; the caller's WHERE binds ?11, the id.
+void bind_review_update(SQLite::Statement& q, const ReviewItem& item) {
+  q.bind(1, item.status);
+  q.bind(2, item.path);
+  q.bind(3, item.path_name);
+  q.bind(4, item.suggested_artist);
+  q.bind(5, item.suggested_album);
+  bind_int_or_null(q, 6, item.suggested_year);
+  q.bind(7, reasons_json(item.reasons));
+  bind_opt(q, 8, item.duplicate_of);
+  bind_opt(q, 9, item.reviewer_id);
+  bind_opt(q, 10, item.album_id);
+  q.bind(11, item.id);
+}
+
 class SqliteImportRepository final : public ImportRepository {
  public:
   explicit SqliteImportRepository(Connection& conn) : conn_(conn) {}
@@ -1226,47 +1252,17 @@ class SqliteImportRepository final : public ImportRepository {
   }
 
   void update_review(const ReviewItem& item) override {
-    StatementHandle q = conn_.statement(
-        "UPDATE review_items SET status = ?, path = ?, path_name = ?, "
-        "suggested_artist = ?, suggested_album = ?, suggested_year = ?, "
-        "reasons = ?, duplicate_of = ?, reviewer_id = ?, album_id = ?, "
-        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?");
-    q->bind(1, item.status);
-    q->bind(2, item.path);
-    q->bind(3, item.path_name);
-    q->bind(4, item.suggested_artist);
-    q->bind(5, item.suggested_album);
-    bind_int_or_null(*q, 6, item.suggested_year);
-    q->bind(7, reasons_json(item.reasons));
-    bind_opt(*q, 8, item.duplicate_of);
-    bind_opt(*q, 9, item.reviewer_id);
-    bind_opt(*q, 10, item.album_id);
-    q->bind(11, item.id);
+    StatementHandle q = conn_.statement(std::string(kUpdateReviewSql) + " WHERE id = ?");
+    bind_review_update(*q, item);
     q->exec();
   }
 
   bool decide_review(const ReviewItem& item) override {
-    // duplicate_of comes from the item as read before the decision; the
-    // album it names may have been deleted since (the row's own reference
-    // was then set to NULL), and writing it back would fail the foreign key
-    // (crash loop: approve and reject answered 500 after an album delete).
-    StatementHandle q = conn_.statement(
-        "UPDATE review_items SET status = ?, path = ?, path_name = ?, "
-        "suggested_artist = ?, suggested_album = ?, suggested_year = ?, "
-        "reasons = ?, duplicate_of = (SELECT id FROM albums WHERE id = ?), reviewer_id = ?, "
-        "album_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-        "WHERE id = ? AND status = 'pending'");
-    q->bind(1, item.status);
-    q->bind(2, item.path);
-    q->bind(3, item.path_name);
-    q->bind(4, item.suggested_artist);
-    q->bind(5, item.suggested_album);
-    bind_int_or_null(*q, 6, item.suggested_year);
-    q->bind(7, reasons_json(item.reasons));
-    bind_opt(*q, 8, item.duplicate_of);
-    bind_opt(*q, 9, item.reviewer_id);
-    bind_opt(*q, 10, item.album_id);
-    q->bind(11, item.id);
+    // Only a pending item may be decided: of two decisions racing, the
+    // second changes no row and its caller answers 409.
+    StatementHandle q =
+        conn_.statement(std::string(kUpdateReviewSql) + " WHERE id = ? AND status = 'pending'");
+    bind_review_update(*q, item);
     return q->exec() == 1;
   }
 

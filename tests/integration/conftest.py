@@ -28,6 +28,18 @@ _soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (_hard, _hard))
 
 
+def wait_for(predicate, timeout, step=0.05):
+    """Polls `predicate` until it returns something truthy or `timeout`
+    seconds pass; returns its last value."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
 def run_cli(data_dir, *args, input_text=None, check=True):
     """Runs `barbossa --data-dir DATA ARGS...` and returns the CompletedProcess."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BARBOSSA_")}

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Server
+from conftest import Server, wait_for
 from wsclient import connect, first_heartbeat, recv_json, run
 
 INTERNAL = {"error": {"code": "internal", "message": "Internal server error"}}
@@ -27,16 +27,6 @@ def assert_healthy(s):
 
 def log_count(s, text):
     return s.read_log().count(text)
-
-
-def wait_for(predicate, timeout, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 def db_rows(s, sql, *args):

@@ -3,7 +3,6 @@ must come from a package that scripts/install-deps.sh installs, or from a
 package every Debian root has: on a fresh machine `make test` once failed
 because test_verify runs /usr/bin/time and nothing installed it."""
 import re
-from pathlib import Path
 
 from conftest import ROOT
 

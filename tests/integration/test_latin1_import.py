@@ -31,16 +31,6 @@ def strict_json(raw):
     return json.loads(raw)
 
 
-def wait_for(predicate, timeout, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
-
-
 def test_latin1_folder_without_tags_goes_to_review_and_its_event_arrives(server_factory, tmp_path):
     from wsclient import connect, first_heartbeat, next_message, run
 

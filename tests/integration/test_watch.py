@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import audio
-from conftest import Server
+from conftest import Server, wait_for
 
 
 def pending(s):
@@ -35,16 +35,6 @@ def import_jobs(s):
 def albums(s):
     return db_rows(s, "SELECT a.id, ar.name, a.title, a.total_tracks FROM albums a "
                       "JOIN artists ar ON ar.id = a.artist_id ORDER BY a.id")
-
-
-def wait_for(predicate, timeout, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 def library_files(s):
