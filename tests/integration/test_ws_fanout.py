@@ -8,15 +8,22 @@ bounded.
 """
 import asyncio
 import json
+import os
 import socket
 import threading
 import time
 from datetime import datetime
 
+import pytest
 import requests
 
 from wsclient import (RawWebSocket, connect, first_heartbeat, forge_token, in_thread, run,
                       server_secret)
+
+# make check-asan: ASan keeps freed memory in quarantine (up to 256 MiB) and
+# its shadow memory counts in the RSS, so RSS bounds say nothing there; the
+# behaviour (delivery, 1013) is still checked, and the ordinary build checks memory.
+SANITIZED = os.environ.get("BARBOSSA_SANITIZED") == "1"
 
 SOCKETS = 1000
 USERS = 10           # the 1,000 sockets belong to these users, 100 each
@@ -214,10 +221,12 @@ def test_stalled_client_does_not_delay_1000_others_and_is_closed_1013(server_fac
     # the stuck client's backlog (the replay ring holds the flood too) is a
     # few times the flood, not a leak.
     flood_kib = FLOOD_MESSAGES * FLOOD_SIZE // 1024
-    assert rss_open - rss_before < 64 * 1024, (rss_before, rss_open)
-    assert rss_stuck - rss_open < 3 * flood_kib + 32 * 1024, (rss_open, rss_stuck, flood_kib)
+    if not SANITIZED:
+        assert rss_open - rss_before < 64 * 1024, (rss_before, rss_open)
+        assert rss_stuck - rss_open < 3 * flood_kib + 32 * 1024, (rss_open, rss_stuck, flood_kib)
 
 
+@pytest.mark.skipif(SANITIZED, reason="RSS under ASan includes its quarantine (see SANITIZED)")
 def test_closed_sockets_give_their_memory_back(server):
     """Browsers reconnect all day: 1,800 connect/close cycles must not grow
     the server. (Each closed session used to stay referenced from its own
