@@ -218,10 +218,87 @@ ImportOutcome ImportService::import_folder(const ImportRequest& request) {
   return run(request, candidate, std::move(identification), false, std::nullopt, 0, "");
 }
 
+struct ImportService::Existing {
+  std::optional<Album> album;
+  std::string matched_by;
+  std::vector<Track> tracks;
+};
+
+namespace {
+
+// Has the library's copy of an album changed between two looks (another
+// process imported, upgraded or deleted it)? Track ids, paths and checksums
+// say which files make it up, and so its quality.
+bool same_existing(const std::optional<Album>& a, const std::vector<Track>& a_tracks,
+                   const std::optional<Album>& b, const std::vector<Track>& b_tracks) {
+  if (a.has_value() != b.has_value()) return false;
+  if (a && (a->id != b->id || a->path != b->path)) return false;
+  if (a_tracks.size() != b_tracks.size()) return false;
+  for (size_t i = 0; i < a_tracks.size(); ++i) {
+    const Track& x = a_tracks[i];
+    const Track& y = b_tracks[i];
+    if (x.id != y.id || x.path != y.path || x.sha256 != y.sha256) return false;
+  }
+  return true;
+}
+
+// Decisions in a row that another process's change to the same album may
+// send back; past that the import fails and can simply be run again.
+constexpr int kMaxDecisions = 3;
+
+}  // namespace
+
+ImportService::Existing ImportService::find_existing(const Identification& ident,
+                                                     const std::vector<std::string>& digests) {
+  Existing found;
+  store_.read([&](StoreSession& s) {
+    auto& lib = s.library();
+    if (auto artist = lib.find_artist_by_normalized(normalize_name(ident.artist))) {
+      found.album = lib.find_album_by_identity(artist->id, normalize_name(ident.album));
+      if (found.album) found.matched_by = "artist and album";
+    }
+    if (!found.album && !ident.musicbrainz_release_id.empty()) {
+      found.album = lib.find_album_by_release(ident.musicbrainz_release_id);
+      if (found.album) found.matched_by = "MusicBrainz release";
+    }
+    if (!found.album) {
+      auto same = lib.find_tracks_by_sha256(digests);
+      if (!same.empty()) {
+        found.album = lib.find_album(same.front().album_id);
+        if (found.album) found.matched_by = "identical file checksum";
+      }
+    }
+    if (found.album) found.tracks = lib.album_tracks(found.album->id);
+  });
+  return found;
+}
+
 ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandidate& candidate,
                                  Identification ident, bool approved,
                                  std::optional<ReviewItem> from_review, int64_t reviewer_id,
                                  const std::string& reviewer_name) {
+  for (int attempt = 1;; ++attempt) {
+    if (auto outcome = run_once(request, candidate, ident, approved, from_review, reviewer_id,
+                                reviewer_name)) {
+      return std::move(*outcome);
+    }
+    if (attempt == kMaxDecisions) {
+      throw std::runtime_error("the library's copy of " + ident.artist + " - " + ident.album +
+                               " kept changing while this import waited; import it again");
+    }
+    spdlog::info(
+        "import of {}: the library's copy of the album changed while it waited for the "
+        "album folder; deciding again",
+        request.folder.string());
+  }
+}
+
+std::optional<ImportOutcome> ImportService::run_once(const ImportRequest& request,
+                                                     const AlbumCandidate& candidate,
+                                                     const Identification& ident, bool approved,
+                                                     const std::optional<ReviewItem>& from_review,
+                                                     int64_t reviewer_id,
+                                                     const std::string& reviewer_name) {
   std::vector<Quality> qualities;
   for (const auto& t : candidate.tracks) qualities.push_back(track_quality(t.info));
   Quality quality = album_quality(qualities);
@@ -238,28 +315,10 @@ ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandid
   in_flight_changed_.wait(lock, [&] { return !conflicts_in_flight(mine); });
 
   // Is the album already in the library? By name, by release, by any file.
-  std::optional<Album> existing;
-  std::string matched_by;
-  std::vector<Track> existing_tracks;
-  store_.read([&](StoreSession& s) {
-    auto& lib = s.library();
-    if (auto artist = lib.find_artist_by_normalized(normalize_name(ident.artist))) {
-      existing = lib.find_album_by_identity(artist->id, normalize_name(ident.album));
-      if (existing) matched_by = "artist and album";
-    }
-    if (!existing && !ident.musicbrainz_release_id.empty()) {
-      existing = lib.find_album_by_release(ident.musicbrainz_release_id);
-      if (existing) matched_by = "MusicBrainz release";
-    }
-    if (!existing) {
-      auto same = lib.find_tracks_by_sha256(digests);
-      if (!same.empty()) {
-        existing = lib.find_album(same.front().album_id);
-        if (existing) matched_by = "identical file checksum";
-      }
-    }
-    if (existing) existing_tracks = lib.album_tracks(existing->id);
-  });
+  Existing found = find_existing(ident, digests);
+  const std::optional<Album>& existing = found.album;
+  const std::string& matched_by = found.matched_by;
+  const std::vector<Track>& existing_tracks = found.tracks;
 
   DecisionInput input;
   input.track_count = candidate.tracks.size();
@@ -345,6 +404,15 @@ ImportOutcome ImportService::run(const ImportRequest& request, const AlbumCandid
       throw std::runtime_error("album " + std::to_string(existing->id) +
                                " changed while its upgrade waited; import the folder again");
     }
+  }
+  // The decision read the library before the lease; another process
+  // (`barbossa import` beside the server) may have imported or upgraded the
+  // album while this waited. Moving on would send its new files to the trash,
+  // leave its track rows pointing there and could replace a better copy with
+  // a worse one: decide again instead (nothing has moved yet).
+  const Existing current = find_existing(ident, digests);
+  if (!same_existing(existing, existing_tracks, current.album, current.tracks)) {
+    return std::nullopt;
   }
   plan.move.id = new_move_id(upgrade ? "upgrade" : "import");
   if (!request.copy) plan.move.source_root = request.folder;

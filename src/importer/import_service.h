@@ -106,10 +106,22 @@ class ImportService {
 
  private:
   struct Plan;
+  struct Existing;
   ImportOutcome run(const ImportRequest& request, const AlbumCandidate& candidate,
                     Identification identification, bool approved,
                     std::optional<ReviewItem> from_review, int64_t reviewer_id,
                     const std::string& reviewer_name);
+  // One decision and, unless the library changed under it (std::nullopt:
+  // decide again), its moves and commit.
+  std::optional<ImportOutcome> run_once(const ImportRequest& request,
+                                        const AlbumCandidate& candidate,
+                                        const Identification& identification, bool approved,
+                                        const std::optional<ReviewItem>& from_review,
+                                        int64_t reviewer_id, const std::string& reviewer_name);
+  // The album already in the library that `identification` (or a file of
+  // `digests`) matches, with its tracks.
+  Existing find_existing(const Identification& identification,
+                         const std::vector<std::string>& digests);
   ImportOutcome send_to_review(const ImportRequest& request, const AlbumCandidate& candidate,
                                const Identification& identification, const Decision& decision,
                                const Quality& quality);

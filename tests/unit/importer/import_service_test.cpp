@@ -2,6 +2,8 @@
 // and an in-memory bus: what gets recorded and what gets published.
 #include "importer/import_service.h"
 
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -9,9 +11,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -527,6 +531,102 @@ TEST_F(ImportServiceTest, DeleteAfterAnUpgradeDiedMidMoveSettlesItsJournalFirst)
   EXPECT_TRUE(files_below(root_ / "library").empty());
   EXPECT_FALSE(
       store_->read([&](StoreSession& s) { return s.library().find_album(imported.album_id); }));
+}
+
+// Is some thread or process blocked in flock() on `file`? /proc/locks marks
+// a waiter with "->" before the lock it waits behind.
+bool someone_waits_for(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return false;
+  const std::string suffix = ":" + std::to_string(st.st_ino);
+  std::ifstream locks("/proc/locks");
+  for (std::string line; std::getline(locks, line);) {
+    if (line.find("->") == std::string::npos) continue;
+    std::istringstream words(line);
+    for (std::string w; words >> w;) {
+      if (w.size() > suffix.size() &&
+          w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0)
+        return true;
+    }
+  }
+  return false;
+}
+
+// An upgrade decided before it got the album's folder lease must decide
+// again when another process upgraded the album meanwhile: else it sends the
+// other run's new files to the trash and a worse copy replaces a better one.
+TEST_F(ImportServiceTest, UpgradeThatWaitedForTheFolderDecidesAgainOnTheAlbumAsItIsNow) {
+  ImportRequest first;
+  first.folder = album("low", "Artist", "Raced", 2);
+  const ImportOutcome imported = importer_->import_folder(first);
+  ASSERT_EQ(imported.kind, DecisionKind::kImport);
+  const fs::path album_dir = root_ / "library" / "Artist" / "Raced (2001)";
+  auto copy_at = [&](const std::string& name, int rate) {
+    const fs::path wav = root_ / (name + ".wav");
+    run("sox -R -n -r " + std::to_string(rate) + " -b 24 -c 2 '" + wav.string() +
+        "' synth 0.5 sine 440 vol 0.3");
+    const fs::path dir = root_ / "inbox" / name;
+    for (int n = 1; n <= 2; ++n) {
+      make_flac(
+          wav, dir / (std::to_string(n) + ".flac"),
+          {"ARTIST=Artist", "ALBUMARTIST=Artist", "ALBUM=Raced", "TITLE=Song " + std::to_string(n),
+           "TRACKNUMBER=" + std::to_string(n), "DATE=2001"});
+    }
+    return dir;
+  };
+  const fs::path mid = copy_at("mid", 48000);
+  const fs::path high = copy_at("high", 96000);
+
+  // The other process: its own mover (so its lease is not the one this test
+  // holds on its behalf), the same library and database.
+  AlbumMover other_mover(root_ / "journal-other");
+  ImportService other(*store_, *bus_, *activity_, *links_, other_mover, *identifier_,
+                      ImportPaths{root_ / "library", root_ / "import", root_ / "trash"},
+                      ImportOptions{});
+
+  std::optional<FolderLease> other_holds = mover_->lease_folder(album_dir, false);
+  ASSERT_TRUE(other_holds->held());
+  std::optional<ImportOutcome> waited;
+  std::string error;
+  std::jthread upgrade([&] {
+    try {
+      ImportRequest req;
+      req.folder = mid;
+      waited = importer_->import_folder(req);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  });
+  // Decided (an upgrade of the 16-bit copy) and waiting for the folder.
+  fs::path lease_file;
+  for (const auto& e : fs::directory_iterator(root_ / "journal")) {
+    if (e.path().extension() == ".lease") lease_file = e.path();
+  }
+  ASSERT_FALSE(lease_file.empty());
+  for (int i = 0; i < 2000 && !someone_waits_for(lease_file); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(someone_waits_for(lease_file));
+
+  ImportRequest better;
+  better.folder = high;
+  ASSERT_EQ(other.import_folder(better).kind, DecisionKind::kUpgrade);
+  other_holds.reset();
+  upgrade.join();
+
+  ASSERT_TRUE(error.empty()) << error;
+  ASSERT_TRUE(waited);
+  EXPECT_EQ(waited->kind, DecisionKind::kDuplicate) << "48 kHz is not better than 96 kHz";
+  const std::vector<Track> tracks =
+      store_->read([&](StoreSession& s) { return s.library().album_tracks(imported.album_id); });
+  ASSERT_EQ(tracks.size(), 2u);
+  for (const Track& t : tracks) {
+    EXPECT_EQ(t.sample_rate, 96000) << t.path;
+    EXPECT_TRUE(fs::is_regular_file(root_ / "library" / t.path)) << t.path;
+  }
+  EXPECT_EQ(files_below(album_dir).size(), 2u);
+  EXPECT_EQ(files_below(root_ / "import" / "review").size(), 2u) << "the 48 kHz copy, for review";
+  EXPECT_EQ(files_below(root_ / "trash").size(), 2u) << "only the 16-bit copy was replaced";
 }
 
 }  // namespace
