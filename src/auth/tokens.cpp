@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include <jwt/jwt.hpp>
+#include <nlohmann/json.hpp>
 
 namespace barbossa {
 
@@ -49,45 +50,76 @@ std::string TokenSigner::issue(const TokenClaims& claims) const {
   return token.signature();
 }
 
+namespace {
+
+// One base64url (unpadded) part of a token, decoded; nullopt when malformed.
+std::optional<nlohmann::json> decode_part(std::string_view part) {
+  std::string bytes(part.size(), '\0');
+  size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), part.data(),
+                        part.size(), nullptr, &len, nullptr,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
+    return std::nullopt;
+  }
+  bytes.resize(len);
+  auto json = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) return std::nullopt;
+  return json;
+}
+
+// A positive decimal id without sign, spaces or overflow.
+std::optional<int64_t> parse_id(const std::string& text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  int64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value > 0 ? std::optional<int64_t>(value) : std::nullopt;
+}
+
+bool is_int(const nlohmann::json& payload, const char* key) {
+  return payload.contains(key) && payload[key].is_number_integer();
+}
+
+}  // namespace
+
 std::optional<TokenClaims> TokenSigner::verify(const std::string& token, int64_t now) const {
   // Cheap structural checks first: tokens come from anyone.
   if (token.empty() || token.size() > 4096) return std::nullopt;
-  // Our constant-time check decides; the library's own `==` comparison below
-  // then only ever runs on a signature already known to be right.
+  // Our constant-time check decides, and only then are the parts read: by
+  // us, not by libcpp-jwt, whose claim checks convert a number such as
+  // "exp": 1.8e72 to an integer out of range (undefined behaviour, found by
+  // fuzz_token).
   if (!signature_valid(token)) return std::nullopt;
-  try {
-    std::error_code ec;
-    auto decoded = jwt::decode(token, jwt::params::algorithms({"HS256"}), ec,
-                               jwt::params::secret(secret_), jwt::params::verify(true));
-    if (ec) return std::nullopt;
-    // Belt and braces: the library rejects `none`, we also insist on HS256.
-    if (decoded.header().algo() != jwt::algorithm::HS256) return std::nullopt;
-    const auto& payload = decoded.payload().create_json_obj();
-    if (!payload.contains("sub") || !payload["sub"].is_string()) return std::nullopt;
-    if (!payload.contains("exp") || !payload["exp"].is_number_integer()) return std::nullopt;
-    TokenClaims claims;
-    claims.user_id = std::stoll(payload["sub"].get<std::string>());
-    claims.expires_at = payload["exp"].get<int64_t>();
-    if (claims.expires_at <= now) return std::nullopt;
-    if (payload.contains("iat") && payload["iat"].is_number_integer()) {
-      claims.issued_at = payload["iat"].get<int64_t>();
-    }
-    if (payload.contains("name") && payload["name"].is_string()) {
-      claims.username = payload["name"].get<std::string>();
-    }
-    if (payload.contains("adm") && payload["adm"].is_boolean()) {
-      claims.is_admin = payload["adm"].get<bool>();
-    }
-    if (payload.contains("ver")) {
-      if (!payload["ver"].is_number_integer()) return std::nullopt;
-      claims.version = payload["ver"].get<int64_t>();
-    }
-    if (claims.user_id <= 0) return std::nullopt;
-    return claims;
-  } catch (const std::exception&) {
-    // Malformed base64, JSON or numbers: all just "invalid token".
-    return std::nullopt;
+  const size_t first = token.find('.');
+  const size_t second = token.find('.', first + 1);
+  auto header = decode_part(std::string_view(token).substr(0, first));
+  auto payload = decode_part(std::string_view(token).substr(first + 1, second - first - 1));
+  if (!header || !payload) return std::nullopt;
+  // Only HS256 with our secret: `none` and every other algorithm are refused.
+  if (!header->contains("alg") || (*header)["alg"] != "HS256") return std::nullopt;
+  const auto& claims_json = *payload;
+  if (!claims_json.contains("sub") || !claims_json["sub"].is_string()) return std::nullopt;
+  if (!is_int(claims_json, "exp")) return std::nullopt;
+  auto user_id = parse_id(claims_json["sub"].get<std::string>());
+  if (!user_id) return std::nullopt;
+  TokenClaims claims;
+  claims.user_id = *user_id;
+  claims.expires_at = claims_json["exp"].get<int64_t>();
+  if (claims.expires_at <= now) return std::nullopt;
+  if (is_int(claims_json, "iat")) claims.issued_at = claims_json["iat"].get<int64_t>();
+  if (claims_json.contains("name") && claims_json["name"].is_string()) {
+    claims.username = claims_json["name"].get<std::string>();
   }
+  if (claims_json.contains("adm") && claims_json["adm"].is_boolean()) {
+    claims.is_admin = claims_json["adm"].get<bool>();
+  }
+  if (claims_json.contains("ver")) {
+    if (!is_int(claims_json, "ver")) return std::nullopt;
+    claims.version = claims_json["ver"].get<int64_t>();
+  }
+  return claims;
 }
 
 }  // namespace barbossa

@@ -143,6 +143,26 @@ TEST(TokensTest, NonIntegerVersionRejected) {
           .has_value());
 }
 
+// fuzz_token: a signed token whose numbers are out of every integer range
+// made libcpp-jwt's claim check convert them (undefined behaviour). The
+// claims are read by us now; such a token is simply invalid.
+TEST(TokensTest, OutOfRangeNumericClaimsAreRejectedNotConverted) {
+  std::string header = b64url(R"({"alg":"HS256","typ":"JWT"})");
+  for (const char* claims :
+       {R"({"sub":"9","exp":1.8e72})", R"({"sub":"9","exp":99999999999,"iat":-1e300})",
+        R"({"sub":"9","exp":99999999999,"nbf":1e300})",
+        R"({"sub":"99999999999999999999999","exp":99999999999})",
+        R"({"sub":"-9","exp":99999999999})", R"({"sub":" 9","exp":99999999999})"}) {
+    std::string payload = b64url(claims);
+    auto c = TokenSigner(kKey).verify(
+        header + "." + payload + "." + sign(kKey, header + "." + payload), kNow + 1);
+    // iat and nbf are not ours to judge: only "exp" and "sub" decide.
+    bool benign = std::string(claims).find("\"iat\"") != std::string::npos ||
+                  std::string(claims).find("\"nbf\"") != std::string::npos;
+    EXPECT_EQ(c.has_value(), benign) << claims;
+  }
+}
+
 // Our own constant-time check (libcpp-jwt compares with ==) accepts exactly
 // the right MAC in its canonical form and nothing else.
 TEST(TokensTest, SignatureCheckedInConstantTimeAcceptsOnlyTheExactMac) {
