@@ -288,9 +288,15 @@ void FolderLease::release() noexcept {
 }
 
 FolderLease AlbumMover::lease_folder(const fs::path& folder, bool wait) {
-  // Beside the journals (recover() passes over *.lease); each is unlinked
-  // when released, so the folder holds only what is in flight.
-  const std::string& name = folder.native();
+  // Beside the journals (recover() removes only dead holders' *.lease);
+  // each is unlinked when released, so the folder holds only what is in
+  // flight. Keyed by the folder's canonical path: the server and a
+  // `barbossa import` that spell LIBRARY_DIR differently (a symlink, a bind
+  // mount's other path, a relative path) must still exclude each other.
+  std::error_code ec;
+  fs::path key = fs::weakly_canonical(fs::absolute(folder, ec), ec);
+  if (ec) key = folder.lexically_normal();  // unreadable parent: as written, still one per spelling
+  const std::string& name = key.native();
   FolderLease lease;
   lease.lock_file_ = journal_dir_ / (sha256_hex(name.data(), name.size()) + ".lease");
   for (;;) {
@@ -493,6 +499,30 @@ void AlbumMover::roll_back(const AlbumMove& move) {
   unlock_journal(move.id);
 }
 
+std::vector<fs::path> journaled_paths(const fs::path& journal_dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (!fs::is_directory(journal_dir, ec)) return out;
+  for (const fs::directory_entry& e : fs::directory_iterator(journal_dir)) {
+    const fs::path& file = e.path();
+    // A temp file is a journal being written: no step of its move has run.
+    if (file.extension() != kJournalExt || is_temp_name(file.filename().string())) continue;
+    Journal j;
+    try {
+      j = parse_journal(read_file(file), file.stem().string());
+    } catch (const std::exception&) {
+      if (!lexists(file)) continue;  // finished (or rolled back) meanwhile
+      throw;
+    }
+    for (const MoveStep& step : j.move.steps) {
+      out.push_back(step.from);
+      out.push_back(step.to);
+    }
+    if (!j.move.source_root.empty()) out.push_back(j.move.source_root);
+  }
+  return out;
+}
+
 size_t AlbumMover::recover(const std::function<bool(const std::string& id)>& is_committed) {
   std::error_code ec;
   if (!fs::is_directory(journal_dir_, ec)) return 0;
@@ -508,10 +538,11 @@ size_t AlbumMover::recover(const std::function<bool(const std::string& id)>& is_
     const bool temp = is_temp_name(name);
     if (file.extension() == ".lease") {
       // A folder lease left by a process that died holding it (a live
-      // holder keeps its flock, and its file stays).
-      int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-      if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(file.c_str());
-      if (fd >= 0) ::close(fd);
+      // holder keeps its flock, and its file stays). lock_orphan() checks
+      // that the name still is the file locked: between our open and lock
+      // its holder may have released it and another taken a new file under
+      // that name, which unlinking would hand to a third taker as well.
+      if (LockedFile dead = lock_orphan(file); dead.held()) ::unlink(file.c_str());
       continue;
     }
     if (!temp && file.extension() != kJournalExt) continue;  // *.bad, *.lease and strangers

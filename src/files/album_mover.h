@@ -98,12 +98,15 @@ class AlbumMover {
   // for the next recover().
   size_t recover(const std::function<bool(const std::string& id)>& is_committed);
 
-  // Leases `folder` (an absolute path, compared as written). wait: block
+  // Leases `folder` (compared by its canonical path, so every spelling of
+  // it through symlinks or relative paths is one lease). wait: block
   // until the holder lets go; else return an empty lease at once when it is
   // held. It is an flock on a lock file named after the folder,
   // <journal_dir>/<sha256 of the path>.lease, so it excludes other threads and other processes
   // (`barbossa import` beside the server) alike, and a crash releases it.
   FolderLease lease_folder(const std::filesystem::path& folder, bool wait);
+
+  const std::filesystem::path& journal_dir() const { return journal_dir_; }
 
  private:
   std::filesystem::path journal_path(const std::string& id) const;
@@ -116,5 +119,12 @@ class AlbumMover {
   std::mutex locks_mutex_;
   std::map<std::string, LockedFile> journal_locks_;  // move id -> its journal, locked
 };
+
+// Every path the journals in `journal_dir` name (each step's source and
+// target, each move's source root): what a move in flight, or the recovery of
+// a dead one, may still read or restore, so nothing else (the trash purge)
+// may delete it. A journal finished meanwhile is skipped; one that cannot be
+// read throws, since what it names is unknown.
+std::vector<std::filesystem::path> journaled_paths(const std::filesystem::path& journal_dir);
 
 }  // namespace barbossa

@@ -675,5 +675,56 @@ TEST(FolderLeaseTest, ManyThreadsRacingForOneFolderNeverHoldItTogether) {
   EXPECT_TRUE(fs::is_empty(dir.path() / "journal"));
 }
 
+// The lease is keyed by the folder's canonical path: a `barbossa import`
+// whose LIBRARY_DIR reaches the library through a symlink (or with "..")
+// must be excluded by the server's lease on the same folder.
+TEST(FolderLeaseTest, EverySpellingOfAFolderIsOneLease) {
+  TempDir dir;
+  AlbumMover server(dir.path() / "journal");
+  AlbumMover cli(dir.path() / "journal");
+  const fs::path real = dir.path() / "library";
+  fs::create_directories(real / "Artist");
+  fs::create_directory_symlink(real, dir.path() / "linked");
+  const fs::path folder = real / "Artist" / "Album (2001)";  // not created yet: an import's
+  FolderLease held = server.lease_folder(folder, false);
+  ASSERT_TRUE(held.held());
+  EXPECT_FALSE(cli.lease_folder(dir.path() / "linked" / "Artist" / "Album (2001)", false).held());
+  EXPECT_FALSE(cli.lease_folder(real / "Artist" / ".." / "Artist" / "Album (2001)", false).held());
+  EXPECT_TRUE(cli.lease_folder(dir.path() / "linked" / "Artist" / "Other", false).held());
+  held = FolderLease{};
+  EXPECT_TRUE(cli.lease_folder(dir.path() / "linked" / "Artist" / "Album (2001)", false).held());
+}
+
+// recover() clears the lock files of dead holders. It must not unlink a name
+// that a live taker re-created and locked between its open and its lock:
+// the next taker would then make a new file and hold the folder as well.
+TEST(FolderLeaseTest, RecoveryRacingLeaseTakersNeverLetsTwoHoldOneFolder) {
+  TempDir dir;
+  AlbumMover mover(dir.path() / "journal");
+  const fs::path folder = dir.path() / "library" / "Artist" / "Album";
+  std::atomic<int> inside{0};
+  std::atomic<int> overlaps{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> takers;
+  for (int t = 0; t < 3; ++t) {
+    takers.emplace_back([&] {
+      for (int i = 0; i < 3000; ++i) {
+        FolderLease lease = mover.lease_folder(folder, true);
+        if (inside.fetch_add(1) != 0) ++overlaps;
+        std::this_thread::yield();
+        inside.fetch_sub(1);
+      }
+    });
+  }
+  std::thread recovery([&] {
+    while (!stop.load()) mover.recover(kNeverCommitted);
+  });
+  for (auto& t : takers) t.join();
+  stop = true;
+  recovery.join();
+  EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_TRUE(fs::is_empty(dir.path() / "journal"));
+}
+
 }  // namespace
 }  // namespace barbossa
