@@ -166,7 +166,8 @@ void Background::register_handlers() {
     // Download rows and their staging folders arrive with the downloads
     // module; until then this purges the trash.
     const int days = static_cast<int>(config_.get_int("TRASH_DAYS", 0, 1LL << 31));
-    int64_t removed = purge_trash(stack_.files.trash_dir, days, unix_now_ms());
+    int64_t removed =
+        purge_trash(stack_.files.trash_dir, days, unix_now_ms(), stack_.mover->journal_dir());
     spdlog::info("job {}: removed {} trash entr{} older than {} days", ctx.job_id(), removed,
                  removed == 1 ? "y" : "ies", days);
   });

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/time.h"
+#include "files/album_mover.h"
 
 namespace barbossa {
 namespace fs = std::filesystem;
@@ -24,6 +26,9 @@ constexpr int64_t kMsPerDay = 86'400'000;
 constexpr std::string_view kBackupPrefix = "barbossa-";
 constexpr std::string_view kBackupSuffix = ".db";
 constexpr size_t kStampLength = 16;  // 20261126T120000Z
+// Whatever TRASH_DAYS says, an entry younger than this stays: a belt beside
+// the journal check for a move that writes into the trash (see purge_trash).
+constexpr int64_t kMinTrashAgeMs = 3'600'000;
 
 // barbossa-<stamp>.db exactly: the only files backup retention may delete.
 bool is_backup_name(const std::string& name) {
@@ -48,6 +53,23 @@ std::optional<int64_t> trash_entry_time_ms(const fs::path& entry) {
   struct stat st {};
   if (::lstat(entry.c_str(), &st) != 0) return std::nullopt;
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+}
+
+// Names of the top-level trash entries a journal names: an upgrade's old
+// copy or a rejected folder still being moved in, or one a rollback must
+// restore. Compared by canonical path, as the journal may spell the trash
+// folder differently.
+std::set<std::string> trash_entries_named_by_journals(const fs::path& trash_dir,
+                                                      const fs::path& journal_dir) {
+  std::set<std::string> names;
+  if (journal_dir.empty()) return names;
+  const fs::path trash = fs::weakly_canonical(fs::absolute(trash_dir));
+  for (const fs::path& p : journaled_paths(journal_dir)) {
+    const fs::path rel = fs::weakly_canonical(p).lexically_relative(trash);
+    if (rel.empty() || *rel.begin() == ".." || *rel.begin() == ".") continue;
+    names.insert(rel.begin()->string());
+  }
+  return names;
 }
 
 }  // namespace
@@ -85,7 +107,8 @@ BackupResult backup_database(Store& store, const fs::path& backup_dir, int keep,
   return result;
 }
 
-int64_t purge_trash(const fs::path& trash_dir, int days, int64_t now_ms) {
+int64_t purge_trash(const fs::path& trash_dir, int days, int64_t now_ms,
+                    const fs::path& journal_dir) {
   if (days < 0) throw std::invalid_argument("trash days must not be negative");
   std::error_code ec;
   if (!fs::is_directory(trash_dir, ec)) return 0;
@@ -95,13 +118,23 @@ int64_t purge_trash(const fs::path& trash_dir, int days, int64_t now_ms) {
   for (const fs::directory_entry& e : fs::directory_iterator(trash_dir))
     entries.push_back(e.path());
 
-  const int64_t max_age_ms = static_cast<int64_t>(days) * kMsPerDay;
+  // Read after the listing: a move that begins later writes into an entry of
+  // its own (named after its id), which the listing does not hold.
+  std::set<std::string> journaled;
+  try {
+    journaled = trash_entries_named_by_journals(trash_dir, journal_dir);
+  } catch (const std::exception& e) {
+    spdlog::warn("trash: not purged: cannot tell which entries a move in flight needs: {}",
+                 e.what());
+    return 0;
+  }
+
+  const int64_t max_age_ms = std::max(static_cast<int64_t>(days) * kMsPerDay, kMinTrashAgeMs);
   int64_t removed = 0;
   for (const fs::path& entry : entries) {
-    if (days > 0) {
-      std::optional<int64_t> made = trash_entry_time_ms(entry);
-      if (!made || now_ms - *made <= max_age_ms) continue;
-    }
+    if (journaled.count(entry.filename().string()) != 0) continue;
+    std::optional<int64_t> made = trash_entry_time_ms(entry);
+    if (!made || now_ms - *made <= max_age_ms) continue;
     // remove() takes a symlink itself; remove_all() only recurses into real
     // folders and removes the symlinks it meets inside as links.
     fs::file_status status = fs::symlink_status(entry, ec);

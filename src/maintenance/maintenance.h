@@ -30,11 +30,17 @@ BackupResult backup_database(Store& store, const std::filesystem::path& backup_d
 // cleanup-downloads' trash part: removes each top-level entry of trash_dir
 // (`<compact utc stamp>-<id>`, as the importer and album deletion name them)
 // older than `days` days by the stamp in its name, or by its own mtime when
-// the name has none; days == 0 removes every entry. Symlinks are removed as
-// links, never followed, so nothing outside the trash is touched. An entry
-// that cannot be removed is logged and skipped. Returns entries removed; a
-// missing trash_dir is 0. Throws std::invalid_argument for days < 0.
-int64_t purge_trash(const std::filesystem::path& trash_dir, int days, int64_t now_ms);
+// the name has none; days == 0 removes every entry at least an hour old.
+// Files never vanish outside the journal: an entry that a journal in
+// journal_dir names (an upgrade's old copy, a rejected folder, while their
+// move is uncommitted and a rollback may need them) is kept whatever its
+// age, and when a journal cannot be read nothing is removed (logged). The
+// hour is a belt for a move whose journal is not there yet. Symlinks are
+// removed as links, never followed, so nothing outside the trash is touched.
+// An entry that cannot be removed is logged and skipped. Returns entries
+// removed; a missing trash_dir is 0. Throws std::invalid_argument for days < 0.
+int64_t purge_trash(const std::filesystem::path& trash_dir, int days, int64_t now_ms,
+                    const std::filesystem::path& journal_dir);
 
 // update-album-stats: recounts total_tracks, available_tracks and disc_count
 // of every album from its tracks in one write transaction, so counts that

@@ -18,6 +18,7 @@
 
 #include "core/normalize.h"
 #include "core/time.h"
+#include "files/album_mover.h"
 #include "store/store.h"
 #include "unit/temp_dir.h"
 
@@ -195,7 +196,7 @@ TEST_F(MaintenanceTest, PurgeTrashRemovesOldKeepsNewAndNeverFollowsSymlinks) {
   const fs::path unstamped_new = trash / "leftover-new";
   write(unstamped_new / "x", "x");
 
-  EXPECT_EQ(purge_trash(trash, 30, now), 3);
+  EXPECT_EQ(purge_trash(trash, 30, now, dir_ / "journal"), 3);
   EXPECT_FALSE(lexists(old_import));
   EXPECT_FALSE(lexists(old_link));
   EXPECT_FALSE(lexists(unstamped_old));
@@ -203,15 +204,73 @@ TEST_F(MaintenanceTest, PurgeTrashRemovesOldKeepsNewAndNeverFollowsSymlinks) {
   EXPECT_TRUE(fs::exists(unstamped_new / "x"));
   EXPECT_EQ(slurp(outside / "precious.flac"), "keep me");
 
-  EXPECT_EQ(purge_trash(trash, 30, now), 0);
-  EXPECT_EQ(purge_trash(trash, 0, now), 2);  // 0 days: everything
+  EXPECT_EQ(purge_trash(trash, 30, now, dir_ / "journal"), 0);
+  // 0 days: everything at least an hour old.
+  EXPECT_EQ(purge_trash(trash, 0, now + 2 * 3'600'000, dir_ / "journal"), 2);
   EXPECT_TRUE(fs::is_directory(trash));
   EXPECT_TRUE(names_in(trash).empty());
   EXPECT_EQ(slurp(outside / "precious.flac"), "keep me");
 }
 
 TEST_F(MaintenanceTest, PurgeTrashOfAMissingFolderIsNothing) {
-  EXPECT_EQ(purge_trash(dir_ / "no-trash", 30, kNow), 0);
+  EXPECT_EQ(purge_trash(dir_ / "no-trash", 30, kNow, dir_ / "journal"), 0);
+}
+
+// Files never vanish outside the journal: with TRASH_DAYS=0 the purge must
+// not take an upgrade's old copy (or a rejected folder) while its move is
+// uncommitted, or a rollback has nothing to restore.
+TEST_F(MaintenanceTest, PurgeTrashKeepsWhatAnUncommittedMoveNamesAndWhatIsYoungerThanAnHour) {
+  const int64_t now = unix_now_ms();
+  const fs::path trash = dir_ / "trash";
+  const fs::path journal = dir_ / "journal";
+  auto entry = [&](int64_t age_ms, const std::string& id) {
+    return trash / (compact_utc_stamp(now - age_ms) + "-" + id);
+  };
+  const fs::path replaced = entry(40 * kDayMs, "upgrade-1");  // a stamp far in the past
+  write(replaced / "replaced" / "01.flac", "old copy");
+  const fs::path rejected = entry(40 * kDayMs, "reject-2");
+  fs::create_directories(rejected);
+  const fs::path stale = entry(40 * kDayMs, "import-3");
+  write(stale / "leftovers" / "x", "x");
+  const fs::path young = entry(10 * 60'000, "delete-4");  // ten minutes old, no journal
+  write(young / "01.flac", "y");
+  fs::create_directory_symlink(trash, dir_ / "trash-link");  // the journal's spelling of it
+
+  AlbumMover mover(journal);
+  write(dir_ / "library" / "A" / "02.flac", "old copy 2");
+  write(dir_ / "import" / "review" / "R" / "01.flac", "rejected");
+  AlbumMove move;
+  move.id = "upgrade-1";
+  move.steps.push_back({dir_ / "library" / "A" / "02.flac", replaced / "replaced" / "02.flac"});
+  move.steps.push_back({dir_ / "import" / "review" / "R" / "01.flac",
+                        dir_ / "trash-link" / rejected.filename() / "01.flac"});
+  mover.begin(move);
+  mover.apply(move);  // in flight: applied, not committed
+
+  EXPECT_EQ(purge_trash(trash, 0, now, journal), 1);
+  EXPECT_FALSE(lexists(stale));
+  EXPECT_EQ(slurp(replaced / "replaced" / "01.flac"), "old copy");
+  EXPECT_TRUE(fs::exists(rejected / "01.flac"));
+  EXPECT_TRUE(fs::exists(young / "01.flac"));
+
+  mover.roll_back(move);  // what the rollback needs is still there
+  EXPECT_EQ(slurp(dir_ / "library" / "A" / "02.flac"), "old copy 2");
+  EXPECT_EQ(slurp(dir_ / "import" / "review" / "R" / "01.flac"), "rejected");
+  EXPECT_EQ(purge_trash(trash, 0, now, journal), 2);  // no journal names them now
+  EXPECT_TRUE(fs::exists(young / "01.flac"));
+}
+
+// A journal that cannot be read may name any entry: nothing is purged.
+TEST_F(MaintenanceTest, PurgeTrashRemovesNothingWhileAJournalCannotBeRead) {
+  const int64_t now = unix_now_ms();
+  const fs::path trash = dir_ / "trash";
+  const fs::path old = trash / (compact_utc_stamp(now - 40 * kDayMs) + "-upgrade-9");
+  write(old / "01.flac", "old");
+  write(dir_ / "journal" / "upgrade-9.json", "{\"version\": 1, \"id\": ");  // torn
+  EXPECT_EQ(purge_trash(trash, 0, now, dir_ / "journal"), 0);
+  EXPECT_TRUE(fs::exists(old / "01.flac"));
+  fs::remove(dir_ / "journal" / "upgrade-9.json");
+  EXPECT_EQ(purge_trash(trash, 0, now, dir_ / "journal"), 1);
 }
 
 // --- update_album_stats ---------------------------------------------------
