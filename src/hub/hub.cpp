@@ -48,28 +48,72 @@ void Hub::stop() {
     shard->queue_cv.notify_all();
     if (shard->dispatcher.joinable()) shard->dispatcher.join();
   }
+  // A session and its hub record point at each other (the session detaches
+  // when its socket finishes). A socket still open at exit, say a client that
+  // stopped reading, would keep both alive for good (LeakSanitizer found it):
+  // drop the hub's side once nothing dispatches any more.
+  for (auto& shard : shards_) {
+    std::unique_lock lock(shard->registry_mu);
+    for (auto& client : shard->all) client->connection.reset();
+  }
 }
 
 Hub::Handle Hub::attach(std::shared_ptr<HubConnection> connection, int64_t user_id,
                         std::string username, bool is_admin,
                         const std::function<void(uint64_t seq)>& greet) {
+  HubIdentity identity{user_id, std::move(username), is_admin, 0, account_epoch()};
+  return attach(std::move(connection), std::move(identity), greet);
+}
+
+Hub::Handle Hub::attach(std::shared_ptr<HubConnection> connection, HubIdentity identity,
+                        const std::function<void(uint64_t seq)>& greet) {
   auto client = std::make_shared<HubClient>();
-  client->user_id = user_id;
-  client->username = std::move(username);
-  client->is_admin = is_admin;
-  client->channels.store(default_channels(is_admin));
+  client->user_id = identity.user_id;
+  client->username = std::move(identity.username);
+  client->token_version = identity.token_version;
+  client->is_admin = identity.is_admin;
   client->connection = std::move(connection);
   client->shard = next_shard_.fetch_add(1, std::memory_order_relaxed) % shards_.size();
   Shard& shard = *shards_[client->shard];
+  // close_user/set_admin record the change before they look for sockets, and
+  // we look at the record under the registry lock they take: a change either
+  // finds this client registered or is seen here.
   std::unique_lock lock(shard.registry_mu);
-  client->index = shard.all.size();
-  shard.all.push_back(client);
-  if (is_admin) shard.admins.push_back(client);
-  shard.by_user[user_id].push_back(client);
+  if (!apply_recorded(*client, identity.checked_at)) return nullptr;
+  client->channels.store(default_channels(client->is_admin));
   // fan_out holds the shared lock for a whole event, so nothing is half
-  // delivered while we hold the unique one.
+  // delivered while we hold the unique one, and greeting before registering
+  // is the same as after: but a greet that throws leaves nothing behind.
   if (greet) greet(shard.dispatched_seq.load(std::memory_order_relaxed));
+  try {
+    client->index = shard.all.size();
+    shard.all.push_back(client);
+    if (client->is_admin) shard.admins.push_back(client);
+    shard.by_user[client->user_id].push_back(client);
+  } catch (...) {
+    detach_locked(shard, client);
+    throw;
+  }
   return client;
+}
+
+bool Hub::apply_recorded(HubClient& client, uint64_t checked_at) {
+  std::lock_guard lock(changes_mu_);
+  auto it = changes_.find(client.user_id);
+  if (it == changes_.end() || it->second.epoch <= checked_at) return true;
+  if (it->second.closed) return false;
+  client.is_admin = it->second.is_admin;
+  client.token_version = std::max(client.token_version, it->second.token_version);
+  return true;
+}
+
+void Hub::record_change(int64_t user_id, bool closed, bool is_admin, int64_t token_version) {
+  std::lock_guard lock(changes_mu_);
+  AccountChange& change = changes_[user_id];
+  change.epoch = account_epoch_.fetch_add(1) + 1;
+  change.closed = closed;
+  change.is_admin = is_admin;
+  change.token_version = token_version;
 }
 
 void Hub::detach(const Handle& client) {
@@ -85,7 +129,7 @@ void Hub::detach_locked(Shard& shard, const Handle& client) {
   shard.all[i] = std::move(shard.all.back());
   shard.all[i]->index = i;
   shard.all.pop_back();
-  if (client->is_admin) erase_handle(shard.admins, client);
+  erase_handle(shard.admins, client);
   auto it = shard.by_user.find(client->user_id);
   if (it != shard.by_user.end()) {
     erase_handle(it->second, client);
@@ -141,6 +185,7 @@ size_t Hub::connection_count() const {
 }
 
 size_t Hub::close_user(int64_t user_id, uint16_t code, std::string_view reason) {
+  record_change(user_id, true, false, 0);  // before the search: see attach
   std::vector<Handle> closing;
   for (auto& shard : shards_) {
     std::unique_lock lock(shard->registry_mu);
@@ -155,21 +200,69 @@ size_t Hub::close_user(int64_t user_id, uint16_t code, std::string_view reason) 
   return closing.size();
 }
 
-void Hub::set_admin(int64_t user_id, bool is_admin) {
+void Hub::set_admin_locked(Shard& shard, const Handle& client, bool is_admin) {
+  if (client->is_admin == is_admin) return;
+  client->is_admin = is_admin;
+  if (is_admin) {
+    shard.admins.push_back(client);
+  } else {
+    erase_handle(shard.admins, client);
+  }
+}
+
+void Hub::set_admin(int64_t user_id, bool is_admin, int64_t token_version) {
+  record_change(user_id, false, is_admin, token_version);  // before the search: see attach
   for (auto& shard : shards_) {
     std::unique_lock lock(shard->registry_mu);
     auto it = shard->by_user.find(user_id);
     if (it == shard->by_user.end()) continue;
     for (auto& c : it->second) {
-      if (c->is_admin == is_admin) continue;
-      c->is_admin = is_admin;
-      if (is_admin) {
-        shard->admins.push_back(c);
-      } else {
-        erase_handle(shard->admins, c);
-      }
+      set_admin_locked(*shard, c, is_admin);
+      c->token_version = std::max(c->token_version, token_version);
     }
   }
+}
+
+size_t Hub::sync_accounts(const std::vector<HubAccount>& accounts) {
+  std::unordered_map<int64_t, const HubAccount*> by_id;
+  int64_t newest_id = 0;
+  for (auto& a : accounts) {
+    by_id[a.user_id] = &a;
+    newest_id = std::max(newest_id, a.user_id);
+  }
+  std::vector<std::pair<Handle, const char*>> closing;
+  for (auto& shard : shards_) {
+    std::unique_lock lock(shard->registry_mu);
+    std::vector<Handle> stale;
+    for (auto& [user_id, clients] : shard->by_user) {
+      auto found = by_id.find(user_id);
+      if (found == by_id.end()) {
+        // Ids are never reused: one above the newest was created after the
+        // snapshot, any other is gone.
+        if (user_id > newest_id) continue;
+        for (auto& c : clients) closing.emplace_back(c, "Account removed");
+        stale.insert(stale.end(), clients.begin(), clients.end());
+        continue;
+      }
+      const HubAccount& now = *found->second;
+      for (auto& c : clients) {
+        if (c->token_version >= now.token_version) continue;  // current, or newer than the snapshot
+        if (c->is_admin != now.is_admin && c->token_version + 1 == now.token_version) {
+          set_admin_locked(*shard, c, now.is_admin);  // the role alone changed
+          c->token_version = now.token_version;
+          continue;
+        }
+        closing.emplace_back(c, "Account changed");
+        stale.push_back(c);
+      }
+    }
+    for (auto& c : stale) detach_locked(*shard, c);
+  }
+  for (auto& [c, reason] : closing) {
+    spdlog::info("closing a websocket of user {} ({}): {}", c->user_id, c->username, reason);
+    c->connection->shut_down(4001, reason);
+  }
+  return closing.size();
 }
 
 void Hub::shut_down_all(uint16_t code, std::string_view reason) {
