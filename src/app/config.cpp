@@ -80,6 +80,7 @@ const std::map<std::string, std::string>& Config::default_values() {
       {"MAX_CONNECTIONS_PER_ADDRESS", "2000"},
       {"MAX_QUEUED_REQUESTS", "512"},
       {"HEADER_TIMEOUT_SECONDS", "10"},
+      {"ACCOUNT_SYNC_SECONDS", "2"},
   };
   return kDefaults;
 }
@@ -231,6 +232,7 @@ void Config::validate() const {
       {"WS_STALL_SECONDS", 1, 3600},
       {"WS_RESUME_PER_SECOND", 1, 1000},
       {"SHUTDOWN_GRACE_MS", 0, 60000},
+      {"ACCOUNT_SYNC_SECONDS", 1, 3600},
       {"TRASH_DAYS", 0, 1LL << 31},
       {"WATCH_SETTLE_SECONDS", 0, 1LL << 31},
       {"WORKERS", 0, 1LL << 31},

@@ -4,10 +4,15 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -80,6 +85,63 @@ void make_private_dir(const fs::path& dir) {
                                std::error_code(errno, std::generic_category()));
   }
 }
+
+// Open sockets follow account changes made by another process (`barbossa
+// user remove`, `user passwd`, a role change): every few seconds one query
+// reads every account's token_version and role and the hub closes (4001) or
+// re-roles what no longer matches. Changes made through the API reach the hub
+// at once; this only bounds how long another process's change takes.
+class AccountSync {
+ public:
+  AccountSync(Store& store, Hub& hub, std::chrono::seconds every)
+      : store_(store), hub_(hub), every_(every), thread_([this] { loop(); }) {}
+  ~AccountSync() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  AccountSync(const AccountSync&) = delete;
+  AccountSync& operator=(const AccountSync&) = delete;
+
+ private:
+  void loop() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, every_, [this] { return stopping_; })) {
+      lock.unlock();
+      sync_once();
+      lock.lock();
+    }
+  }
+
+  void sync_once() noexcept {
+    try {
+      auto states = store_.read([](StoreSession& s) { return s.users().account_states(); });
+      std::vector<HubAccount> accounts;
+      accounts.reserve(states.size());
+      for (auto& a : states) accounts.push_back({a.id, a.token_version, a.is_admin});
+      hub_.sync_accounts(accounts);
+      if (failing_) spdlog::info("account sync works again");
+      failing_ = false;
+    } catch (const std::exception& e) {
+      // A busy or locked database: said once per spell, tried again next time.
+      if (!failing_)
+        spdlog::warn("account sync failed (retrying every {} s): {}", every_.count(), e.what());
+      failing_ = true;
+    }
+  }
+
+  Store& store_;
+  Hub& hub_;
+  const std::chrono::seconds every_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool failing_ = false;
+  std::thread thread_;  // last: started once everything it uses exists
+};
 
 void make_dirs(const Config& config) {
   make_private_dir(config.get("DATA_DIR"));
@@ -237,10 +299,13 @@ int run_server(const Config& config) {
   WsAuthenticator ws_auth = [&accounts](const std::string& token) -> std::optional<WsIdentity> {
     auto user = accounts.try_authenticate(token);
     if (!user) return std::nullopt;
-    return WsIdentity{user->id, user->username, user->is_admin};
+    return WsIdentity{user->id, user->username, user->is_admin, user->token_version, 0};
   };
   HttpServer server(options, router, hub, ws_auth);
   uint16_t port = server.listen();
+  std::optional<AccountSync> account_sync;
+  account_sync.emplace(*store, hub,
+                       std::chrono::seconds(config.get_int("ACCOUNT_SYNC_SECONDS", 1, 3600)));
   // Before "listening" is printed: whoever waits for that line may rely on
   // the watcher and the workers being up.
   background.start();
@@ -248,6 +313,7 @@ int run_server(const Config& config) {
   spdlog::info("listening on {}", url);
   std::cout << "barbossa: listening on " << url << std::endl;
   server.run();
+  account_sync.reset();  // before hub.stop(): the hub lets go of its connections there
   background.stop(std::chrono::milliseconds(options.shutdown_grace_ms));
   hub.stop();
   return 0;

@@ -57,6 +57,38 @@ int LoginThrottle::refuse_for(const std::string& address, const std::string& use
                   by_pair_.retry_after(addr + "\n" + name_key(username), now));
 }
 
+LoginAdmission LoginThrottle::admit(const std::string& address, const std::string& username,
+                                    int64_t now) {
+  LoginAdmission out;
+  out.refuse_seconds = refuse_for(address, username, now);
+  if (out.refuse_seconds > 0) return out;
+  std::string name = name_key(username);
+  // Owner's path: no failures from here at this name, nothing in the way.
+  if (by_pair_.count(address_key(address) + "\n" + name, now) == 0) return out;
+  out.delay = delay_for(username, now);
+  {
+    std::lock_guard lock(in_flight_mu_);
+    if (!in_flight_.insert(name).second) {
+      // One failing attempt at this name at a time: come back once it is
+      // answered (at least the delay it is being held for).
+      auto ms = std::max<int64_t>(out.delay.count(), 1);
+      out.refuse_seconds = static_cast<int>((ms + 999) / 1000);
+      out.delay = std::chrono::milliseconds(0);
+      return out;
+    }
+  }
+  // The slot goes back however the attempt ends (answered, failed, dropped).
+  // (It points at the throttle, which it does not own.)
+  out.in_flight =
+      std::shared_ptr<void>(static_cast<void*>(this), [this, name](void*) { leave(name); });
+  return out;
+}
+
+void LoginThrottle::leave(const std::string& name) {
+  std::lock_guard lock(in_flight_mu_);
+  in_flight_.erase(name);
+}
+
 std::chrono::milliseconds LoginThrottle::delay_for(const std::string& username, int64_t now) {
   int failures = by_name_.count(name_key(username), now);
   int over = failures - limits_.free_name_failures;

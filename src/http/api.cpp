@@ -125,25 +125,25 @@ class Api {
         throw ApiError::unauthorized("Invalid username or password");
       }
       std::string client = c_.trusted_proxies.client(req.client_address, req.forwarded_for);
-      // Decided before the password check, and held whatever the outcome, so
-      // the wait tells a guesser nothing.
-      std::chrono::milliseconds delay = c_.accounts.login_delay(username);
-      HttpResponse response;
-      try {
+      // Refused (429) or slowed before the password is looked at: a delay
+      // served after the check would let guesses from many addresses be
+      // hashed in parallel. The admission holds the name's one slot for
+      // failing addresses until the attempt is answered.
+      LoginAdmission admission = c_.accounts.admit_login(username, client);
+      auto attempt = [this, username, password, client, slot = admission.in_flight] {
         LoginResult result = c_.accounts.login(username, password, client);
         json out = json::object();
         out["access_token"] = result.access_token;
         out["token_type"] = "bearer";
         out["expires_in"] = result.expires_in;
         out["user"] = auth_user_json(result.user);
-        response = ok(out);
-      } catch (const RateLimitedError&) {
-        throw;  // refused at once, with Retry-After
-      } catch (const ApiError& e) {
-        response = HttpResponse::error(e.status(), e.code(), e.what());
-      }
-      response.delay = delay;
-      return response;
+        return ok(out);
+      };
+      if (admission.delay.count() == 0) return attempt();
+      HttpResponse held;
+      held.delay = admission.delay;
+      held.then = std::move(attempt);  // on a handler thread once the timer fires
+      return held;
     });
     r.add("GET", "/api/auth/me",
           [this](const HttpRequest& req) { return ok(auth_user_json(user(req))); });
@@ -255,7 +255,7 @@ class Api {
       if (c_.hub && changes.password) {
         c_.hub->close_user(updated.id, 4001, "Password changed");
       } else if (c_.hub && changes.is_admin) {
-        c_.hub->set_admin(updated.id, updated.is_admin);
+        c_.hub->set_admin(updated.id, updated.is_admin, updated.token_version);
       }
       publish_user_change(updated.id, updated.username, "updated");
       return ok(user_json(updated));

@@ -144,15 +144,15 @@ bool Router::match(const Route& route, const std::vector<std::string_view>& part
 }
 
 HttpResponse Router::handle(HttpRequest& request) const {
-  try {
+  return guard(request, [&]() -> HttpResponse {
     auto parts = split_path(request.path);
     std::vector<int64_t> ids;
     std::vector<std::string> names;
     std::string allowed;
     for (const auto& route : routes_) {
       if (!match(route, parts, ids, names)) continue;
-      bool method_ok = route.method == request.method ||
-                       (route.method == "GET" && request.method == "HEAD");
+      bool method_ok =
+          route.method == request.method || (route.method == "GET" && request.method == "HEAD");
       if (!method_ok) {
         if (allowed.find(route.method) == std::string::npos) {
           allowed += allowed.empty() ? route.method : ", " + route.method;
@@ -174,6 +174,12 @@ HttpResponse Router::handle(HttpRequest& request) const {
       return fallback_(request);
     }
     return HttpResponse::error(404, "not_found", "No such route: " + request.path);
+  });
+}
+
+HttpResponse Router::guard(const HttpRequest& request, const std::function<HttpResponse()>& body) {
+  try {
+    return body();
   } catch (const RateLimitedError& e) {
     auto r = HttpResponse::error(e.status(), e.code(), e.what());
     r.headers.emplace_back("Retry-After", std::to_string(e.retry_after()));

@@ -42,6 +42,10 @@ struct HttpResponse {
   // Answer no sooner than this (slowed logins): the server waits on a timer,
   // so a held answer never holds a handler thread.
   std::chrono::milliseconds delay{0};
+  // When set, this response is only a promise: after `delay` the server runs
+  // `then` on a handler thread (through Router::guard) and sends what it
+  // returns. A slowed login checks the password only once its delay is over.
+  std::function<HttpResponse()> then;
 
   static HttpResponse json(int status, std::string body);
   static HttpResponse error(int status, std::string_view code, std::string_view message);
@@ -58,6 +62,9 @@ class Router {
   // Never throws: handler exceptions become JSON errors (ApiError keeps its
   // status, anything else is a 500 that is logged once).
   HttpResponse handle(HttpRequest& request) const;
+  // Runs `body` with the same conversion of exceptions as handle() (for the
+  // second half of a response, HttpResponse::then).
+  static HttpResponse guard(const HttpRequest& request, const std::function<HttpResponse()>& body);
 
  private:
   struct Route {

@@ -141,6 +141,7 @@ struct HttpServer::Impl {
   awaitable<void> serve(beast::tcp_stream& stream, const std::string& client, ConnectionSlot& slot,
                         SessionState& state);
   awaitable<void> shutdown_sequence();
+  awaitable<HttpResponse> finish_held(const HttpRequest& plain, const HttpResponse& held);
   awaitable<void> write_error(beast::tcp_stream& stream, int status, std::string_view code,
                               std::string_view message, int retry_after_seconds = 0);
   void begin_shutdown();
@@ -332,6 +333,21 @@ awaitable<void> HttpServer::Impl::refuse(tcp::socket socket) {
   }
 }
 
+// The second half of a held response (HttpResponse::then), on a handler
+// thread like any request, in the same bounded queue.
+awaitable<HttpResponse> HttpServer::Impl::finish_held(const HttpRequest& plain,
+                                                      const HttpResponse& held) {
+  QueueTicket ticket(queued_requests, options.max_queued_requests);
+  if (!ticket.admitted()) co_return busy_response();
+  co_return co_await asio::co_spawn(
+      handlers,
+      [&plain, &held, &ticket]() -> awaitable<HttpResponse> {
+        ticket.leave();
+        co_return Router::guard(plain, held.then);
+      },
+      use_awaitable);
+}
+
 awaitable<void> HttpServer::Impl::write_error(beast::tcp_stream& stream, int status,
                                               std::string_view code, std::string_view message,
                                               int retry_after_seconds) {
@@ -441,6 +457,9 @@ awaitable<void> HttpServer::Impl::serve(beast::tcp_stream& stream, const std::st
       // await returns): GCC 12 copies a coroutine lambda's closure bitwise
       // inside co_spawn, so a captured std::string is corrupted (an empty
       // token read as non-empty, a long one crashed the server in free()).
+      // Read before the check: an account change the hub learns of after
+      // it still applies when the socket attaches (Hub::attach).
+      const uint64_t checked_at = hub.account_epoch();
       auto identity = co_await asio::co_spawn(
           handlers,
           [this, &token, &ticket]() -> awaitable<std::optional<WsIdentity>> {
@@ -448,6 +467,7 @@ awaitable<void> HttpServer::Impl::serve(beast::tcp_stream& stream, const std::st
             co_return token.empty() ? std::nullopt : authenticate(token);
           },
           use_awaitable);
+      if (identity) identity->checked_at = checked_at;
       spdlog::debug("GET /ws from {} ({})", client, identity ? "accepted" : "invalid token");
       // The connection's slot is released when the session is destroyed.
       std::shared_ptr<WsSession> session(
@@ -492,6 +512,7 @@ awaitable<void> HttpServer::Impl::serve(beast::tcp_stream& stream, const std::st
       hold.expires_after(response.delay);
       co_await hold.async_wait(tuple_awaitable);
     }
+    if (response.then) response = co_await finish_held(plain, response);
     int status = response.status;
     keep_alive = keep_alive && !stopping.load();
     auto res = to_beast(std::move(response), version, keep_alive, head);

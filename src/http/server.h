@@ -52,6 +52,8 @@ struct WsIdentity {
   int64_t user_id = 0;
   std::string username;
   bool is_admin = false;
+  int64_t token_version = 0;  // the account's, as the token check found it
+  uint64_t checked_at = 0;    // Hub::account_epoch() before the check (set by the server)
 };
 
 // Returns the identity for a token, or nullopt (the socket is then closed 4001).

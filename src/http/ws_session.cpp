@@ -113,9 +113,20 @@ void WsSession::run(Request request, std::optional<WsIdentity> identity) {
       // The first heartbeat is queued while the hub holds its registry lock,
       // so it is the first message and no event slips in ahead of it.
       self->user_id_ = identity->user_id;
-      self->client_ =
-          self->hub_.attach(self, identity->user_id, identity->username, identity->is_admin,
-                            [&self](uint64_t seq) { self->send_heartbeat(seq); });
+      HubIdentity who{identity->user_id, identity->username, identity->is_admin,
+                      identity->token_version, identity->checked_at};
+      self->client_ = self->hub_.attach(self, std::move(who),
+                                        [&self](uint64_t seq) { self->send_heartbeat(seq); });
+      if (!self->client_) {
+        // The account was removed or its password changed while the token
+        // was being checked: the token is no longer good.
+        spdlog::info("websocket of user {} refused: the account changed during its token check",
+                     identity->user_id);
+        self->reading_frames_ = false;
+        self->close_with(4001, "Invalid token");
+        self->do_read();
+        return;
+      }
       self->start();
     });
   });

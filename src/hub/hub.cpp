@@ -195,8 +195,11 @@ size_t Hub::close_user(int64_t user_id, uint16_t code, std::string_view reason) 
     for (auto& c : mine) detach_locked(*shard, c);
     closing.insert(closing.end(), mine.begin(), mine.end());
   }
-  // Outside the locks: a close may call back into the hub (detach).
-  for (auto& c : closing) c->connection->shut_down(code, reason);
+  // Outside the locks: a close may call back into the hub (detach). After
+  // stop() the hub holds no connections any more.
+  for (auto& c : closing) {
+    if (c->connection) c->connection->shut_down(code, reason);
+  }
   return closing.size();
 }
 
@@ -260,7 +263,7 @@ size_t Hub::sync_accounts(const std::vector<HubAccount>& accounts) {
   }
   for (auto& [c, reason] : closing) {
     spdlog::info("closing a websocket of user {} ({}): {}", c->user_id, c->username, reason);
-    c->connection->shut_down(4001, reason);
+    if (c->connection) c->connection->shut_down(4001, reason);
   }
   return closing.size();
 }

@@ -69,8 +69,17 @@ LoginResult AccountService::login(const std::string& username, const std::string
   return result;
 }
 
-std::chrono::milliseconds AccountService::login_delay(const std::string& username) {
-  return throttle_.delay_for(username, unix_now());
+LoginAdmission AccountService::admit_login(const std::string& username,
+                                           const std::string& client_address) {
+  LoginAdmission admission = throttle_.admit(client_address, username, unix_now());
+  if (admission.refuse_seconds > 0) {
+    spdlog::info(
+        "login refused for {} seconds: too many failures from {}, or another attempt "
+        "at the name from a failing address is under way",
+        admission.refuse_seconds, client_address);
+    throw RateLimitedError(admission.refuse_seconds);
+  }
+  return admission;
 }
 
 std::string AccountService::issue_token(const AuthUser& user, int64_t now) const {

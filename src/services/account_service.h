@@ -49,10 +49,12 @@ class AccountService {
   // for this name). `client_address` is the client as TrustedProxies names it.
   LoginResult login(const std::string& username, const std::string& password,
                     const std::string& client_address);
-  // How long the answer to a login attempt at `username` made now should be
-  // held: guesses at one name from many addresses are slowed, never refused.
-  // The caller waits without holding a thread (see HttpResponse::delay).
-  std::chrono::milliseconds login_delay(const std::string& username);
+  // The first half of a login, before any password is looked at: throws
+  // RateLimitedError (429) when refused, else says how long to wait before
+  // calling login() and hands the name's slot to hold until it is answered
+  // (see LoginThrottle::admit). The caller waits without holding a thread
+  // (HttpResponse::delay and then).
+  LoginAdmission admit_login(const std::string& username, const std::string& client_address);
   // Verifies the token and loads the user; throws ApiError 401. A token is
   // good only while its `ver` matches the user's token_version: a password
   // or role change, or removal, ends it.

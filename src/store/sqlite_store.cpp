@@ -445,6 +445,16 @@ class SqliteUserRepository final : public UserRepository {
     return out;
   }
 
+  std::vector<AccountState> account_states() override {
+    StatementHandle q = conn_.statement("SELECT id, token_version, is_admin FROM users");
+    std::vector<AccountState> out;
+    while (q->executeStep()) {
+      out.push_back(
+          {q->getColumn(0).getInt64(), q->getColumn(1).getInt64(), q->getColumn(2).getInt() != 0});
+    }
+    return out;
+  }
+
   int64_t count() override {
     StatementHandle q = conn_.statement("SELECT COUNT(*) FROM users");
     return count_of(*q);

@@ -28,6 +28,12 @@ struct User {
   int64_t token_version = 0;
 };
 
+struct AccountState {
+  int64_t id = 0;
+  int64_t token_version = 0;
+  bool is_admin = false;
+};
+
 struct Artist {
   int64_t id = 0;
   std::string name;
@@ -152,6 +158,9 @@ class UserRepository {
   virtual std::optional<User> find_by_id(int64_t id) = 0;
   virtual std::optional<User> find_by_name(const std::string& username) = 0;
   virtual std::vector<User> list() = 0;
+  // Every account's id, token_version and role, and nothing else: polled
+  // every few seconds so open sockets follow changes made by another process.
+  virtual std::vector<AccountState> account_states() = 0;
   virtual int64_t count() = 0;
   virtual int64_t count_admins() = 0;
   // Each returns false when the user does not exist. A new password, or a

@@ -90,5 +90,58 @@ TEST(LoginThrottleTest, Ipv6ClientsCountPerSlash64) {
   EXPECT_EQ(t.refuse_for("2001:db8:1:3::1", "admin", 1000), 0);
 }
 
+// The delay is served before the password check, and an address that has
+// failed at a name gets one attempt at a time with every other failing
+// address: N addresses x 10 tries no longer run in parallel.
+TEST(LoginThrottleTest, FailingAddressesTryOneAtATimePerNameAfterTheirDelay) {
+  LoginThrottle t(limits());
+  for (int i = 0; i < 8; ++i) t.record_failure("198.51.100." + std::to_string(i), "admin", 1000);
+  auto first = t.admit("198.51.100.1", "admin", 1000);
+  EXPECT_EQ(first.refuse_seconds, 0);
+  EXPECT_EQ(first.delay, milliseconds(400));  // 8 failures, 5 free: 100 x 2^2
+  ASSERT_NE(first.in_flight, nullptr);
+  // While it is held (and checked), other failing addresses are refused,
+  // with a Retry-After of at least the delay, in whole seconds.
+  auto second = t.admit("198.51.100.2", "ADMIN", 1000);
+  EXPECT_EQ(second.refuse_seconds, 1);
+  EXPECT_EQ(second.in_flight, nullptr);
+  // Other names are not affected.
+  t.record_failure("198.51.100.2", "alice", 1000);
+  auto alice = t.admit("198.51.100.2", "alice", 1000);
+  EXPECT_EQ(alice.refuse_seconds, 0);
+  EXPECT_NE(alice.in_flight, nullptr);
+  // Answered: the next failing address may go, held for the grown delay.
+  first.in_flight.reset();
+  t.record_failure("198.51.100.1", "admin", 1001);
+  auto third = t.admit("198.51.100.2", "admin", 1001);
+  EXPECT_EQ(third.refuse_seconds, 0);
+  EXPECT_EQ(third.delay, milliseconds(800));
+  EXPECT_NE(third.in_flight, nullptr);
+  // The window moves on: failures age out, and so do delay and queueing.
+  third.in_flight.reset();
+  auto later = t.admit("198.51.100.1", "admin", 1000 + 301);
+  EXPECT_EQ(later.delay, milliseconds(0));
+  EXPECT_EQ(later.in_flight, nullptr);
+}
+
+// The owner, from an address without failures at the name, is neither
+// delayed nor held back by guessers' attempts under way.
+TEST(LoginThrottleTest, AnAddressWithoutFailuresIsNeverDelayedNorQueued) {
+  LoginThrottle t(limits());
+  for (int i = 0; i < 200; ++i) t.record_failure("198.51.100." + std::to_string(i), "admin", 1000);
+  auto guesser = t.admit("198.51.100.7", "admin", 1000);
+  ASSERT_NE(guesser.in_flight, nullptr);
+  EXPECT_EQ(guesser.delay, milliseconds(5000));
+  for (int i = 0; i < 3; ++i) {
+    auto owner = t.admit("192.0.2.1", "admin", 1000);
+    EXPECT_EQ(owner.refuse_seconds, 0);
+    EXPECT_EQ(owner.delay, milliseconds(0));
+    EXPECT_EQ(owner.in_flight, nullptr);
+  }
+  // Failures at other names do not count against this one.
+  t.record_failure("192.0.2.1", "alice", 1000);
+  EXPECT_EQ(t.admit("192.0.2.1", "admin", 1000).delay, milliseconds(0));
+}
+
 }  // namespace
 }  // namespace barbossa

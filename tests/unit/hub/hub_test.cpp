@@ -1,7 +1,9 @@
 #include "hub/hub.h"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -202,7 +204,7 @@ TEST_F(HubTest, SetAdminMovesTheUsersSocketsInAndOutOfTheAdminAudience) {
   auto admin = connect(1, true), admin2 = connect(1, true), other = connect(2, true);
   auto h = handles.front();
   ASSERT_EQ(hub.subscribe(*h, "system"), "");
-  hub.set_admin(1, false);
+  hub.set_admin(1, false, 2);
   uint64_t admins_only = bus->publish(event(Channel::kNone, Audience::admins_only()));
   uint64_t system = bus->publish(event(Channel::kSystem, Audience::all()));
   drain();
@@ -217,13 +219,115 @@ TEST_F(HubTest, SetAdminMovesTheUsersSocketsInAndOutOfTheAdminAudience) {
   EXPECT_NE(hub.subscribe(*h, "system"), "");  // no longer allowed
   EXPECT_EQ(admin->closed_with, 0);
 
-  hub.set_admin(1, true);
+  hub.set_admin(1, true, 3);
   uint64_t again = bus->publish(event(Channel::kNone, Audience::admins_only()));
   drain();
   EXPECT_TRUE(has(admin, again));
   EXPECT_TRUE(has(admin2, again));
   for (auto& handle : handles) hub.detach(handle);  // the admins index stays consistent
   EXPECT_EQ(hub.connection_count(), 0u);
+}
+
+// The token of a socket is checked on a handler thread, and the socket
+// attaches only after its 101 went out: an account removed in between must
+// not attach with its old identity (it would stay open for good).
+TEST_F(HubTest, AttachIsRefusedWhenTheAccountClosedDuringTheTokenCheck) {
+  uint64_t checked_at = hub.account_epoch();
+  EXPECT_EQ(hub.close_user(1, 4001, "Account removed"), 0u);  // nothing attached yet
+  auto c = std::make_shared<RecordingConnection>();
+  bool greeted = false;
+  auto h =
+      hub.attach(c, HubIdentity{1, "u1", false, 1, checked_at}, [&](uint64_t) { greeted = true; });
+  EXPECT_EQ(h, nullptr);
+  EXPECT_FALSE(greeted);
+  EXPECT_EQ(hub.connection_count(), 0u);
+  // Another user, and the same user checked after the change, attach.
+  EXPECT_NE(hub.attach(c, HubIdentity{2, "u2", false, 1, checked_at}), nullptr);
+  auto later = hub.attach(c, HubIdentity{1, "u1", false, 2, hub.account_epoch()});
+  ASSERT_NE(later, nullptr);
+  EXPECT_EQ(hub.connection_count(), 2u);
+  hub.detach(later);
+}
+
+// A demoted admin whose token was checked just before the demotion attaches
+// as what the account is now, not as an admin for the life of the socket.
+TEST_F(HubTest, AttachTakesTheRoleSetDuringTheTokenCheck) {
+  uint64_t checked_at = hub.account_epoch();
+  hub.set_admin(1, false, 6);
+  auto c = std::make_shared<RecordingConnection>();
+  auto h = hub.attach(c, HubIdentity{1, "u1", true, 5, checked_at});
+  ASSERT_NE(h, nullptr);
+  handles.push_back(h);
+  connections.push_back(c);
+  EXPECT_FALSE(h->is_admin);
+  EXPECT_EQ(h->token_version, 6);
+  uint64_t admins_only = bus->publish(event(Channel::kNone, Audience::admins_only()));
+  drain();
+  auto r = c->received();
+  EXPECT_EQ(std::find(r.begin(), r.end(), admins_only), r.end());
+  // The sync sees the account as the hub now has it: nothing to close.
+  EXPECT_EQ(hub.sync_accounts({{1, 6, false}}), 0u);
+  EXPECT_EQ(c->closed_with, 0);
+}
+
+// If the greeting (the first heartbeat) throws, the session never gets a
+// handle to detach: nothing may stay registered, or the session and its
+// connection slot leak for good.
+TEST_F(HubTest, AttachRegistersNothingWhenGreetThrows) {
+  auto c = std::make_shared<RecordingConnection>();
+  EXPECT_THROW(hub.attach(c, 1, "u1", true, [](uint64_t) { throw std::runtime_error("greet"); }),
+               std::runtime_error);
+  EXPECT_EQ(hub.connection_count(), 0u);
+  EXPECT_EQ(hub.close_user(1, 4001, "gone"), 0u);
+  EXPECT_EQ(c.use_count(), 1);  // the hub keeps no reference to it
+}
+
+// Changes made by another process (barbossa user remove/passwd, a role
+// change) reach open sockets through sync_accounts.
+TEST_F(HubTest, SyncAccountsClosesRemovedAndStaleSocketsAndReRolesDemotedOnes) {
+  auto changed_password = std::make_shared<RecordingConnection>();
+  auto demoted = std::make_shared<RecordingConnection>();
+  auto removed = std::make_shared<RecordingConnection>();
+  auto unchanged = std::make_shared<RecordingConnection>();
+  auto created_since = std::make_shared<RecordingConnection>();
+  auto newer_login = std::make_shared<RecordingConnection>();
+  auto promoted_and_passwd = std::make_shared<RecordingConnection>();
+  uint64_t epoch = hub.account_epoch();
+  auto attach = [&](auto& c, int64_t id, bool admin, int64_t version) {
+    auto h = hub.attach(c, HubIdentity{id, "u", admin, version, epoch});
+    handles.push_back(h);
+    connections.push_back(c);
+    return h;
+  };
+  attach(changed_password, 1, false, 1);
+  auto demoted_handle = attach(demoted, 2, true, 1);
+  attach(removed, 3, false, 1);
+  attach(unchanged, 4, false, 1);
+  attach(created_since, 9, false, 1);  // newer than every id in the snapshot
+  attach(newer_login, 5, false, 3);    // logged in after the snapshot was read
+  attach(promoted_and_passwd, 6, false, 1);
+  std::vector<HubAccount> now = {{1, 2, false}, {2, 2, false}, {4, 1, false},
+                                 {5, 2, false}, {6, 3, true},  {8, 1, false}};
+  EXPECT_EQ(hub.sync_accounts(now), 3u);
+  EXPECT_EQ(changed_password->closed_with, 4001);
+  EXPECT_EQ(removed->closed_with, 4001);
+  EXPECT_EQ(promoted_and_passwd->closed_with, 4001);
+  EXPECT_EQ(demoted->closed_with, 0);
+  EXPECT_FALSE(demoted_handle->is_admin);
+  EXPECT_EQ(demoted_handle->token_version, 2);
+  EXPECT_EQ(unchanged->closed_with, 0);
+  EXPECT_EQ(created_since->closed_with, 0);
+  EXPECT_EQ(newer_login->closed_with, 0);
+  EXPECT_EQ(hub.connection_count(), 4u);
+
+  uint64_t admins_only = bus->publish(event(Channel::kNone, Audience::admins_only()));
+  uint64_t to_removed = bus->publish(event(Channel::kNone, Audience::user(3)));
+  drain();
+  auto r = demoted->received();
+  EXPECT_EQ(std::find(r.begin(), r.end(), admins_only), r.end());
+  r = removed->received();
+  EXPECT_EQ(std::find(r.begin(), r.end(), to_removed), r.end());
+  EXPECT_EQ(hub.sync_accounts(now), 0u);  // settled: a second pass changes nothing
 }
 
 }  // namespace
