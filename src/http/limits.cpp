@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "auth/login_throttle.h"
+
 namespace barbossa {
 namespace {
 
@@ -32,6 +34,8 @@ std::shared_ptr<ConnectionCounter::Slot> ConnectionCounter::acquire(const std::s
                                                                     std::string& refused) {
   // Outside the lock: the proxy list is immutable but matching takes a moment.
   const bool per_address = max_per_address_ > 0 && !(unlimited_ && unlimited_(address));
+  // One host usually owns a whole IPv6 /64 and can pick any address in it.
+  std::string key = LoginThrottle::address_key(address);
   {
     std::lock_guard lock(mu_);
     if (total_ >= max_total_) {
@@ -39,17 +43,17 @@ std::shared_ptr<ConnectionCounter::Slot> ConnectionCounter::acquire(const std::s
       return nullptr;
     }
     if (per_address) {
-      auto it = per_address_.find(address);
+      auto it = per_address_.find(key);
       if (it != per_address_.end() && it->second >= max_per_address_) {
         refused = std::to_string(max_per_address_) +
                   " connections from one address (MAX_CONNECTIONS_PER_ADDRESS)";
         return nullptr;
       }
     }
-    ++per_address_[address];
+    ++per_address_[key];
     ++total_;
   }
-  return std::make_shared<Slot>(shared_from_this(), address);
+  return std::make_shared<Slot>(shared_from_this(), std::move(key));
 }
 
 size_t ConnectionCounter::open() const {

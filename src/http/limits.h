@@ -20,8 +20,10 @@ namespace barbossa {
 // descriptors kept for the database, library files, inotify and the listener.
 size_t connection_limit(size_t configured);
 
-// Open connections, in total and per client address. Slots share ownership
-// of the counter: a WebSocket session may outlive the server that counted it.
+// Open connections, in total and per client address (an IPv6 client by its
+// /64, as the login throttle keys it: LoginThrottle::address_key). Slots
+// share ownership of the counter: a WebSocket session may outlive the server
+// that counted it.
 class ConnectionCounter : public std::enable_shared_from_this<ConnectionCounter> {
  public:
   // Held for the life of one connection; gives its place back when destroyed.

@@ -104,6 +104,12 @@ class ActiveRequest {
   std::atomic<int>& n_;
 };
 
+// Refused connections being answered at once (each lives up to 2 s in
+// refuse()): beyond this a flood would hold rate x 2 s descriptors out of the
+// reserve kept for the database and library files, so further refusals are
+// closed at once, unanswered.
+constexpr size_t kMaxConcurrentRefusals = 64;
+
 HttpResponse busy_response() {
   auto r = HttpResponse::error(503, "busy", "Server is busy; try again shortly");
   r.headers.emplace_back("Retry-After", "1");
@@ -164,6 +170,8 @@ struct HttpServer::Impl {
   const Router& router;
   Hub& hub;
   WsAuthenticator authenticate;
+  // Before ioc: a refusal still pending when ioc goes leaves its place here.
+  std::atomic<size_t> refusing{0};
   asio::io_context ioc;
   asio::thread_pool handlers;
   tcp::acceptor acceptor;
@@ -320,6 +328,14 @@ awaitable<bool> HttpServer::Impl::accept_one() {
 // request it already sent is drained for a moment first, since closing with
 // unread data resets the connection and the client could lose the answer.
 awaitable<void> HttpServer::Impl::refuse(tcp::socket socket) {
+  QueueTicket place(refusing, kMaxConcurrentRefusals);
+  if (!place.admitted()) {
+    // Already as many refusals in progress as we spend descriptors on: the
+    // client sees the connection closed (the warning counts it too).
+    beast::error_code ignored;
+    socket.close(ignored);
+    co_return;
+  }
   beast::tcp_stream stream(std::move(socket));
   stream.expires_after(std::chrono::seconds(2));
   co_await write_error(stream, 503, "too_many_connections",

@@ -215,3 +215,36 @@ def test_headers_must_arrive_within_the_header_timeout(server_factory):
 
     # Requests whose headers arrive in time are served as before.
     assert s.request("GET", "/health").status_code == 200
+
+
+def test_refusals_in_progress_are_capped_and_the_rest_closed_unanswered(server_factory):
+    # Each refused connection is answered and drained for up to 2 s; a flood
+    # would hold that many descriptors. Past 64 at once, refusals are closed
+    # at once without an answer.
+    s = server_factory(MAX_CONNECTIONS=2, MAX_CONNECTIONS_PER_ADDRESS=0, HEADER_TIMEOUT_SECONDS=30)
+    idle = open_idle(s, 2)
+    flood = []
+    try:
+        # Clients that keep their side open: each refusal waits out its 2 s.
+        flood = [socket.create_connection(("127.0.0.1", s.port), timeout=10) for _ in range(150)]
+        answered = silent = 0
+        for sock in flood:
+            sock.settimeout(5)
+            try:
+                data = sock.recv(65536)
+            except ConnectionResetError:
+                data = b""
+            if data.startswith(b"HTTP/1.1 503 "):
+                answered += 1
+            else:
+                assert data == b"", data
+                silent += 1
+        assert 1 <= answered <= 64 and silent >= 150 - 64, (answered, silent)
+        # The cap is on refusals in progress, not for good.
+        close_all(flood)
+        flood = []
+        time.sleep(2.5)
+        assert_refused_503(exchange(s))
+    finally:
+        close_all(flood)
+        close_all(idle)

@@ -33,6 +33,22 @@ TEST(ConnectionCounterTest, RefusesOverThePerAddressLimitOnlyForThatAddress) {
   EXPECT_NE(counter->acquire("10.0.0.1", why), nullptr);
 }
 
+// One IPv6 host owns its whole /64: counting each address apart would let it
+// open MAX_CONNECTIONS_PER_ADDRESS from each of 2^64 addresses.
+TEST(ConnectionCounterTest, Ipv6ClientsAreLimitedPerSlash64) {
+  auto counter = std::make_shared<ConnectionCounter>(100, 2);
+  std::string why;
+  auto a = counter->acquire("2001:db8:1:2::1", why);
+  auto b = counter->acquire("2001:db8:1:2:ffff::9", why);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(counter->acquire("2001:db8:1:2:abcd::7", why), nullptr);
+  EXPECT_NE(why.find("MAX_CONNECTIONS_PER_ADDRESS"), std::string::npos) << why;
+  EXPECT_NE(counter->acquire("2001:db8:1:3::1", why), nullptr);  // the next /64
+  // The slot gives back the /64's place, whichever address it came from.
+  a.reset();
+  EXPECT_NE(counter->acquire("2001:db8:1:2::42", why), nullptr);
+}
+
 TEST(ConnectionCounterTest, UnlimitedAddressesSkipOnlyThePerAddressLimit) {
   auto counter = std::make_shared<ConnectionCounter>(
       3, 1, [](const std::string& address) { return address == "127.0.0.1"; });
