@@ -398,12 +398,13 @@ def test_login_refused_per_address_and_name_but_the_owner_still_gets_in(server_f
     # Default window 300 s, counted from the oldest of the 10 failures just made.
     assert 250 <= int(retry) <= 300, retry
     assert "access_token" not in r.text and err["code"]
-    # The name is not locked: its owner, from another address, gets in
-    # (slowed, as guesses at the name were made).
+    # The name is not locked: its owner, from another address without
+    # failures at it, gets in, and not slowed (the 1.6 s the 10 failures
+    # earned is served only to addresses that failed at the name).
     started = time.monotonic()
     r = login_raw(s, "victim", "victim-pass-1", source="127.0.0.2")
     assert r.status_code == 200, r.text
-    assert time.monotonic() - started >= 0.3
+    assert time.monotonic() - started < 1.0
     # Nor is this address for other names (its own limit is 30 failures).
     r = login_raw(s, "admin", ADMIN_PASSWORD)
     assert r.status_code == 200, r.text
