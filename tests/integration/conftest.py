@@ -4,13 +4,12 @@ dir and talk to it over real HTTP and WebSocket.
 Run with Debian's /usr/bin/python3 (python3-pytest, python3-requests,
 python3-websockets); `make test` does this through CTest.
 """
-import json
 import os
 import re
 import resource
 import signal
+import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,6 +25,15 @@ ADMIN_PASSWORD = "admin-pass-123"
 # 1000+ sockets in one test process.
 _soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (_hard, _hard))
+
+
+def db_rows(server, sql, *args):
+    """Rows of a read-only query on a server's SQLite database."""
+    con = sqlite3.connect(f"file:{server.data_dir / 'barbossa.db'}?mode=ro", uri=True, timeout=10)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
 
 
 def wait_for(predicate, timeout, step=0.05):

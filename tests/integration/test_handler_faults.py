@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Server, wait_for
+from conftest import Server, db_rows, wait_for
 from wsclient import connect, first_heartbeat, recv_json, run
 
 INTERNAL = {"error": {"code": "internal", "message": "Internal server error"}}
@@ -27,14 +27,6 @@ def assert_healthy(s):
 
 def log_count(s, text):
     return s.read_log().count(text)
-
-
-def db_rows(s, sql, *args):
-    con = sqlite3.connect(f"file:{s.data_dir / 'barbossa.db'}?mode=ro", uri=True, timeout=10)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
 
 
 def raw_exchange(s, request_bytes, timeout=10):

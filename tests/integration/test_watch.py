@@ -4,27 +4,17 @@ Albums are real audio made by sox and flac; jobs are read from the database."""
 import os
 import shutil
 import signal
-import sqlite3
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 import audio
-from conftest import Server, wait_for
+from conftest import Server, db_rows, wait_for
 
 
 def pending(s):
     return s.data_dir / "import" / "pending"
-
-
-def db_rows(s, sql, *args):
-    con = sqlite3.connect(f"file:{s.data_dir / 'barbossa.db'}?mode=ro", uri=True, timeout=10)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
 
 
 def import_jobs(s):
