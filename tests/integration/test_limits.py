@@ -3,10 +3,12 @@ per server and per client address, the queue of requests waiting for a
 handler thread, and the time allowed for a request's headers (slowloris).
 Each limit is set low here so a handful of sockets reach it."""
 import asyncio
+import os
 import socket
 import threading
 import time
 
+import pytest
 import requests
 
 from wsclient import connect, first_heartbeat, run
@@ -236,6 +238,11 @@ def test_headers_must_arrive_within_the_header_timeout(server_factory):
     assert s.request("GET", "/health").status_code == 200
 
 
+# The test needs the server to accept faster than 64 connections per 2 s
+# drain; under ASan on a loaded machine it accepted all 150 more slowly, so
+# no more than 64 were ever in progress (answered 150, silent 0).
+@pytest.mark.skipif(os.environ.get("BARBOSSA_SANITIZED") == "1",
+                    reason="a timing property of the optimized build: ASan accepts too slowly")
 def test_refusals_in_progress_are_capped_and_the_rest_closed_unanswered(server_factory):
     # Each refused connection is answered and drained for up to 2 s; a flood
     # would hold that many descriptors. Past 64 at once, refusals are closed
