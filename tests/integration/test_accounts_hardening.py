@@ -224,6 +224,19 @@ def test_recreated_user_with_the_same_name_inherits_no_token_no_hearts_no_links(
     assert server.request("GET", "/api/admin/users", token=old_token).status_code == 401
 
 
+
+def test_removed_users_token_never_becomes_the_next_new_users_not_even_an_admins(server):
+    # The finding: ids were reused, so the token of a removed user named the
+    # next user created, and when that one was an admin, it had admin rights.
+    admin = server.admin_token()
+    old_id, old_token = make_user(server, "short-lived")
+    r = server.request("DELETE", f"/api/admin/users/{old_id}", token=admin)
+    assert r.status_code == 204, r.text
+    new_id, _ = make_user(server, "new-boss", is_admin=True)
+    assert new_id != old_id, "a removed user's id was handed out again"
+    assert me(server, old_token).status_code == 401
+    assert server.request("GET", "/api/admin/users", token=old_token).status_code == 401
+
 # --- failed logins never lock the owner out --------------------------------------
 
 def test_fifty_failed_guesses_at_admin_from_one_address_do_not_stop_the_owner_from_another(
