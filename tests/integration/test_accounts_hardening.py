@@ -34,6 +34,20 @@ def login_from(server, username, password, client):
 
 # --- a token follows its account ------------------------------------------------
 
+async def assert_demoted(server, admin, chief, deputy, new_name):
+    """A new admin-only event (a user created as `new_name`) reaches the chief
+    but not the demoted deputy, whose socket stays open as a plain user's."""
+    r = server.request("POST", "/api/admin/users", token=admin,
+                       json_body={"username": new_name, "password": f"{new_name}-pass-1"})
+    assert r.status_code == 201, r.text
+    assert (await next_message(chief, 3))["type"] == "user_updated"
+    assert await collect(deputy, 1.0) == []
+    await deputy.send('{"type":"ping"}')
+    assert (await next_message(deputy, 3))["type"] == "pong"
+    await deputy.close()
+    await chief.close()
+
+
 def test_removed_user_token_is_401_and_their_sockets_close_4001(server):
     admin = server.admin_token()
     uid, token = make_user(server, "leaving")
@@ -95,16 +109,7 @@ def test_changed_role_token_is_401_and_a_demoted_admin_stops_getting_admin_event
         # The demotion's own user_updated (admin-only) already skips the deputy.
         assert (await next_message(chief, 3))["type"] == "user_updated"
         # And so does every later admin-only event.
-        r = server.request("POST", "/api/admin/users", token=admin,
-                           json_body={"username": "newcomer", "password": "newcomer-pass-1"})
-        assert r.status_code == 201, r.text
-        assert (await next_message(chief, 3))["type"] == "user_updated"
-        assert await collect(deputy, 1.0) == []
-        # The socket itself stays: the deputy is still a user.
-        await deputy.send('{"type":"ping"}')
-        assert (await next_message(deputy, 3))["type"] == "pong"
-        await deputy.close()
-        await chief.close()
+        await assert_demoted(server, admin, chief, deputy, "newcomer")
 
     run(scenario())
     assert me(server, token).status_code == 401
@@ -185,16 +190,7 @@ def test_demotion_by_another_process_stops_admin_events_on_a_running_server(serv
                        "WHERE id = ?", (uid,))
         db.close()
         await asyncio.sleep(3)  # one account sync and then some
-        r = server.request("POST", "/api/admin/users", token=admin,
-                           json_body={"username": "after-sync", "password": "after-sync-pass-1"})
-        assert r.status_code == 201, r.text
-        assert (await next_message(chief, 3))["type"] == "user_updated"
-        assert await collect(deputy, 1.0) == []
-        # Still a user: the socket stays.
-        await deputy.send('{"type":"ping"}')
-        assert (await next_message(deputy, 3))["type"] == "pong"
-        await deputy.close()
-        await chief.close()
+        await assert_demoted(server, admin, chief, deputy, "after-sync")
 
     run(scenario())
 
