@@ -1,13 +1,14 @@
 // The filesystem side of the watch folder (SPEC §6): an inbox's entries and
 // a snapshot of one entry, shared by the inotify watcher, the start-up scan
-// and the periodic scan so all three judge completeness the same way.
+// and the periodic scan so all three judge completeness the same way. The
+// judging itself (settle times, partial names) is core/inbox_rules.h.
 #pragma once
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include "core/inbox.h"
+#include "core/inbox_rules.h"
 
 namespace barbossa {
 

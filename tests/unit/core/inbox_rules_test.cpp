@@ -1,4 +1,4 @@
-#include "core/inbox.h"
+#include "core/inbox_rules.h"
 
 #include <gtest/gtest.h>
 
