@@ -31,7 +31,7 @@
 #include "jobs/job_admin.h"
 #include "jobs/job_queue.h"
 #include "jobs/scheduler.h"
-#include "media/worker_pool.h"
+#include "media/parallel_pool.h"
 #include "services/account_service.h"
 
 namespace barbossa {
@@ -197,7 +197,7 @@ int run_verify(const Config& config, Store& store, bool as_json, size_t threads)
   if (threads == 0) threads = std::max<size_t>(1, std::thread::hardware_concurrency());
   // One pool for the whole run: threads (and their hash buffers) started per
   // batch cost more than they save.
-  WorkerPool pool(std::max<size_t>(1, threads - 1));
+  ParallelPool pool(std::max<size_t>(1, threads - 1));
   IntegrityOptions options;
   options.threads = threads;
   const std::filesystem::path library =

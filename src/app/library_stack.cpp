@@ -45,7 +45,7 @@ LibraryStack make_library_stack(const Config& config, Store& store, EventBus& bu
   // scan may use.
   size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
   size_t scan_threads = options.scan.threads == 0 ? cores : options.scan.threads;
-  stack.pool = std::make_unique<WorkerPool>(std::max<size_t>(1, scan_threads - 1));
+  stack.pool = std::make_unique<ParallelPool>(std::max<size_t>(1, scan_threads - 1));
   options.scan.pool = stack.pool.get();
   options.scan.per_file_time_bound =
       std::chrono::milliseconds(config.get_int("TAG_READ_TIMEOUT_MS", 10, 600000));

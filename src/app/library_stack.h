@@ -11,7 +11,7 @@
 #include "files/user_links.h"
 #include "importer/identifier.h"
 #include "importer/import_service.h"
-#include "media/worker_pool.h"
+#include "media/parallel_pool.h"
 #include "services/activity_service.h"
 #include "services/library_service.h"
 #include "store/store.h"
@@ -19,7 +19,7 @@
 namespace barbossa {
 
 struct LibraryStack {
-  std::unique_ptr<WorkerPool> pool;  // threads that read and hash files
+  std::unique_ptr<ParallelPool> pool;  // threads that read and hash files
   std::unique_ptr<UserLinks> links;
   std::unique_ptr<AlbumMover> mover;
   std::unique_ptr<Identifier> identifier;

@@ -123,7 +123,7 @@ nlohmann::json IntegrityReport::to_json() const {
   return j;
 }
 
-IntegrityReport verify_library(Store& store, const fs::path& library_dir, WorkerPool* pool,
+IntegrityReport verify_library(Store& store, const fs::path& library_dir, ParallelPool* pool,
                                const IntegrityOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   IntegrityReport report;
@@ -226,7 +226,7 @@ IntegrityReport verify_library(Store& store, const fs::path& library_dir, Worker
   return report;
 }
 
-IntegrityReport verify_library(Store& store, const fs::path& library_dir, WorkerPool* pool,
+IntegrityReport verify_library(Store& store, const fs::path& library_dir, ParallelPool* pool,
                                size_t threads) {
   IntegrityOptions options;
   options.threads = threads;

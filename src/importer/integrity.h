@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "media/worker_pool.h"
+#include "media/parallel_pool.h"
 #include "store/store.h"
 
 namespace barbossa {
@@ -80,8 +80,8 @@ struct IntegrityOptions {
 // working time, not the pauses between runs.
 // pool: shared hashing threads (may be null: threads are started per batch).
 IntegrityReport verify_library(Store& store, const std::filesystem::path& library_dir,
-                               WorkerPool* pool, const IntegrityOptions& options = {});
+                               ParallelPool* pool, const IntegrityOptions& options = {});
 IntegrityReport verify_library(Store& store, const std::filesystem::path& library_dir,
-                               WorkerPool* pool, size_t threads);
+                               ParallelPool* pool, size_t threads);
 
 }  // namespace barbossa

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "media/audio_file.h"
-#include "media/worker_pool.h"
+#include "media/parallel_pool.h"
 
 namespace barbossa {
 
@@ -35,7 +35,7 @@ struct ScanOptions {
   size_t threads = 0;  // 0: hardware concurrency
   // Shared threads to borrow (the composition root owns them); null: threads
   // are started for this scan.
-  WorkerPool* pool = nullptr;
+  ParallelPool* pool = nullptr;
 };
 
 // Throws std::runtime_error when root is not a readable directory. Symlinks

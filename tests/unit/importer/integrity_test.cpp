@@ -76,7 +76,7 @@ TEST_F(IntegrityTest, ReportsMissingMismatchedAndEscapingPathsAcrossBatches) {
   std::ofstream(library_ / "A/B/02.flac", std::ios::binary) << "TWO";
   fs::remove(library_ / "A/B/03.flac");
 
-  WorkerPool pool(1);
+  ParallelPool pool(1);
   IntegrityOptions options;
   options.threads = 2;
   options.batch_size = 3;  // two batches: paging must not skip or repeat rows

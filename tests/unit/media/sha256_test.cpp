@@ -110,7 +110,7 @@ TEST(ParallelForTest, RethrowsAndStopsHandingOutWork) {
 }  // namespace
 }  // namespace barbossa
 
-// --- WorkerPool ------------------------------------------------------------
+// --- ParallelPool ----------------------------------------------------------
 
 #include <atomic>
 #include <set>
@@ -118,13 +118,13 @@ TEST(ParallelForTest, RethrowsAndStopsHandingOutWork) {
 #include <thread>
 #include <vector>
 
-#include "media/worker_pool.h"
+#include "media/parallel_pool.h"
 
 namespace barbossa {
 namespace {
 
 TEST(WorkerPoolTest, RunsEveryIndexOnceOnCallerAndHelpers) {
-  WorkerPool pool(3);
+  ParallelPool pool(3);
   std::vector<std::atomic<int>> hits(1000);
   std::mutex m;
   std::set<std::thread::id> threads;
@@ -139,14 +139,14 @@ TEST(WorkerPoolTest, RunsEveryIndexOnceOnCallerAndHelpers) {
 }
 
 TEST(WorkerPoolTest, ZeroHelpersRunsOnTheCallerOnly) {
-  WorkerPool pool(2);
+  ParallelPool pool(2);
   std::set<std::thread::id> threads;
   pool.run(50, 0, [&](size_t) { threads.insert(std::this_thread::get_id()); });
   EXPECT_EQ(threads, std::set<std::thread::id>{std::this_thread::get_id()});
 }
 
 TEST(WorkerPoolTest, FirstExceptionIsRethrownAfterEveryCallEnded) {
-  WorkerPool pool(2);
+  ParallelPool pool(2);
   std::atomic<int> running{0};
   EXPECT_THROW(pool.run(200, 2,
                         [&](size_t i) {
@@ -161,7 +161,7 @@ TEST(WorkerPoolTest, FirstExceptionIsRethrownAfterEveryCallEnded) {
 // Many callers at once, each also a worker: nobody waits on a helper that
 // is busy with someone else's loop forever.
 TEST(WorkerPoolTest, ConcurrentCallersDoNotDeadlock) {
-  WorkerPool pool(1);
+  ParallelPool pool(1);
   std::atomic<int> total{0};
   {
     std::vector<std::jthread> callers;

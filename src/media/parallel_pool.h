@@ -1,7 +1,8 @@
 // A fixed set of threads that parallel loops borrow. Starting threads per
 // album cost more than it saved: each new thread also allocates and faults in
 // its own hash buffer and tag-reader helper. The pool is owned by the
-// composition root and shared by every import in the process.
+// composition root and shared by every import in the process. (The durable
+// background-job workers are another thing: jobs/worker_pool.h.)
 #pragma once
 
 #include <condition_variable>
@@ -15,13 +16,13 @@
 
 namespace barbossa {
 
-class WorkerPool {
+class ParallelPool {
  public:
   // threads 0: hardware concurrency.
-  explicit WorkerPool(size_t threads = 0);
-  ~WorkerPool();  // finishes queued work, then joins
-  WorkerPool(const WorkerPool&) = delete;
-  WorkerPool& operator=(const WorkerPool&) = delete;
+  explicit ParallelPool(size_t threads = 0);
+  ~ParallelPool();  // finishes queued work, then joins
+  ParallelPool(const ParallelPool&) = delete;
+  ParallelPool& operator=(const ParallelPool&) = delete;
 
   size_t size() const { return threads_.size(); }
 

@@ -1,4 +1,4 @@
-#include "media/worker_pool.h"
+#include "media/parallel_pool.h"
 
 #include <algorithm>
 #include <atomic>
@@ -6,13 +6,13 @@
 
 namespace barbossa {
 
-WorkerPool::WorkerPool(size_t threads) {
+ParallelPool::ParallelPool(size_t threads) {
   if (threads == 0) threads = std::max<size_t>(1, std::thread::hardware_concurrency());
   threads_.reserve(threads);
   for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
 }
 
-WorkerPool::~WorkerPool() {
+ParallelPool::~ParallelPool() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -21,7 +21,7 @@ WorkerPool::~WorkerPool() {
   for (auto& t : threads_) t.join();
 }
 
-void WorkerPool::work() {
+void ParallelPool::work() {
   for (;;) {
     std::function<void()> task;
     {
@@ -82,7 +82,7 @@ struct Loop {
 
 }  // namespace
 
-void WorkerPool::run(size_t count, size_t max_helpers, const std::function<void(size_t)>& fn) {
+void ParallelPool::run(size_t count, size_t max_helpers, const std::function<void(size_t)>& fn) {
   if (count == 0) return;
   auto loop = std::make_shared<Loop>(count, fn);
   const size_t helpers = std::min({count - 1, max_helpers, threads_.size()});
