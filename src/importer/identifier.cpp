@@ -1,7 +1,7 @@
 #include "importer/identifier.h"
 
 #include "files/fs_util.h"
-#include "importer/import_service.h"
+#include "importer/track_tags.h"
 
 namespace barbossa {
 namespace {

@@ -25,55 +25,17 @@
 #include "core/import_decision.h"
 #include "files/album_mover.h"
 #include "files/user_links.h"
+#include "importer/duplicate_lookup.h"
 #include "importer/identifier.h"
+#include "importer/import_plan.h"
+#include "importer/import_record.h"
+#include "importer/import_request.h"
 #include "importer/scanner.h"
+#include "importer/track_tags.h"
 #include "services/activity_service.h"
 #include "store/store.h"
 
 namespace barbossa {
-
-struct ImportPaths {
-  std::filesystem::path library_dir;
-  std::filesystem::path import_dir;  // holds review/ and rejected/
-  std::filesystem::path trash_dir;
-};
-
-struct ImportOptions {
-  double threshold = 0.95;
-  // Per-source overrides of the threshold (SOURCE_THRESHOLDS "qobuz=0.8").
-  std::map<std::string, double> source_thresholds;
-  ScanOptions scan;
-};
-
-struct ImportRequest {
-  std::filesystem::path folder;
-  bool copy = false;  // leave the source in place (CLI --copy, WATCH_DIRS)
-  std::string source = "manual";
-  std::optional<int64_t> download_id;
-  std::optional<int64_t> user_id;  // who brought it in: actor of the activity, sees its review
-  std::string username;            // for activity events; empty: system
-};
-
-// Corrections a reviewer may give when approving.
-struct ReviewOverrides {
-  std::optional<std::string> artist;
-  std::optional<std::string> album;
-  std::optional<int> year;
-};
-
-struct ImportOutcome {
-  DecisionKind kind = DecisionKind::kImport;
-  int64_t album_id = 0;   // imported, upgraded, or the album it duplicates
-  int64_t review_id = 0;  // review and duplicate
-  std::string artist;
-  std::string album;
-  int year = 0;
-  double confidence = 0.0;
-  std::vector<std::string> reasons;
-
-  // "imported", "upgraded", "review", "duplicate"
-  std::string status() const;
-};
 
 class ImportService {
  public:
@@ -105,26 +67,37 @@ class ImportService {
   size_t recover();
 
  private:
-  struct Plan;
-  struct Existing;
-  ImportOutcome run(const ImportRequest& request, const AlbumCandidate& candidate,
-                    Identification identification, bool approved,
-                    std::optional<ReviewItem> from_review, int64_t reviewer_id,
-                    const std::string& reviewer_name);
+  // One import on its way through the stages: what it imports and, for an
+  // approval, the item and who approves it.
+  struct Run {
+    const ImportRequest& request;
+    const AlbumCandidate& candidate;
+    const Identification& ident;
+    const std::optional<ReviewItem>& from_review;  // set: an approval
+    int64_t reviewer_id = 0;
+    const std::string& reviewer_name;
+  };
+  // What the decide stage saw and concluded.
+  struct Decided {
+    Quality quality;
+    DuplicateQuery query;
+    ExistingCopy existing;
+    Decision decision;
+  };
+  class Reservation;
+
+  ImportOutcome run(const Run& r);
   // One decision and, unless the library changed under it (std::nullopt:
   // decide again), its moves and commit.
-  std::optional<ImportOutcome> run_once(const ImportRequest& request,
-                                        const AlbumCandidate& candidate,
-                                        const Identification& identification, bool approved,
-                                        const std::optional<ReviewItem>& from_review,
-                                        int64_t reviewer_id, const std::string& reviewer_name);
-  // The album already in the library that `identification` (or a file of
-  // `digests`) matches, with its tracks.
-  Existing find_existing(const Identification& identification,
-                         const std::vector<std::string>& digests);
-  ImportOutcome send_to_review(const ImportRequest& request, const AlbumCandidate& candidate,
-                               const Identification& identification, const Decision& decision,
-                               const Quality& quality);
+  std::optional<ImportOutcome> run_once(const Run& r);
+  void decide(const Run& r, Decided& d);  // under commit_mutex_
+  // Under commit_mutex_: the folder a new album (or the upgraded one) takes.
+  std::string album_folder(const Run& r, const Decided& d, const std::string& artist_rel) const;
+  // Under the folder's lease, before anything moves: is the album an
+  // upgrade replaces still there, where the decision saw it?
+  void settle_upgrade_target(const Album& album);
+  RecordedImport move_and_record(const Run& r, const Decided& d, const ImportPlan& plan);
+  ImportOutcome send_to_review(const Run& r, const Decided& d);  // under commit_mutex_
   double threshold_for(const std::string& source) const;
   ReviewItem pending_review(int64_t review_id);  // 404 unknown, 409 decided
   // pending_review with the item's folder leased for its decision (409 when
@@ -157,8 +130,5 @@ class ImportService {
   std::condition_variable in_flight_changed_;
   std::vector<InFlight*> in_flight_;
 };
-
-// Tags of a scanned track in the form identification reads.
-TrackTags track_tags(const ScannedTrack& track);
 
 }  // namespace barbossa

@@ -1,5 +1,7 @@
 #include "services/activity_service.h"
 
+#include "services/events.h"
+
 namespace barbossa {
 
 Activity ActivityService::record(StoreSession& tx, std::optional<int64_t> user_id,
@@ -17,28 +19,11 @@ Activity ActivityService::record(StoreSession& tx, std::optional<int64_t> user_i
 }
 
 uint64_t ActivityService::publish(const Activity& activity, const std::string& username) {
-  auto payload = std::make_shared<nlohmann::json>(nlohmann::json::object());
-  auto& p = *payload;
-  p["activity_id"] = activity.id;
-  p["action"] = activity.action;
-  p["user_id"] = activity.user_id ? nlohmann::json(*activity.user_id) : nlohmann::json(nullptr);
-  p["username"] = username.empty() ? nlohmann::json(nullptr) : nlohmann::json(username);
-  p["entity_type"] = activity.entity_type;
-  p["entity_id"] = activity.entity_id;
-  p["details"] = nlohmann::json::parse(activity.details_json, nullptr, false);
-  if (p["details"].is_discarded()) p["details"] = nlohmann::json::object();
-  p["created_at"] = activity.created_at;
-  EventDraft draft;
-  draft.type = "activity";
-  draft.channel = Channel::kActivity;
-  draft.audience = Audience::all();
-  draft.payload = std::move(payload);
-  return bus_.publish(draft);
+  return bus_.publish(activity_event(activity, username));
 }
 
 Activity ActivityService::record_and_publish(std::optional<int64_t> user_id,
-                                             const std::string& username,
-                                             const std::string& action,
+                                             const std::string& username, const std::string& action,
                                              const std::string& entity_type, int64_t entity_id,
                                              const nlohmann::json& details) {
   Activity row = store_.write([&](StoreSession& tx) {

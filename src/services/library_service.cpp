@@ -11,6 +11,8 @@
 #include "core/normalize.h"
 #include "core/time.h"
 #include "files/fs_util.h"
+#include "services/events.h"
+#include "services/journaled_write.h"
 
 namespace barbossa {
 namespace {
@@ -339,126 +341,126 @@ void LibraryService::sync_album_links(int64_t user_id, const std::string& userna
   }
 }
 
-void LibraryService::delete_album(const AuthUser& admin, int64_t album_id) {
-  std::optional<Album> album;
-  std::vector<Track> tracks;
-  std::vector<HeartHolder> holders;
-  auto load = [&] {
-    store_.read([&](StoreSession& s) {
-      album = s.library().find_album(album_id);
-      if (!album) return;
-      tracks = s.library().album_tracks(album_id);
-      holders = s.library().heart_holders(album_id);
-    });
-    if (!album) throw ApiError::not_found("Album not found");
-  };
-  load();
+// The album as one read sees it: its rows, its tracks and who hearts it.
+LibraryService::AlbumSnapshot LibraryService::load_album(int64_t album_id) {
+  AlbumSnapshot snap;
+  store_.read([&](StoreSession& s) {
+    auto album = s.library().find_album(album_id);
+    if (!album) return;
+    snap.album = *album;
+    snap.tracks = s.library().album_tracks(album_id);
+    snap.holders = s.library().heart_holders(album_id);
+  });
+  if (snap.album.id == 0) throw ApiError::not_found("Album not found");
+  return snap;
+}
 
-  namespace fs = std::filesystem;
-  // Never two movers on one folder: an import upgrading this album (in this
-  // process or in `barbossa import`) holds the folder's lease from listing
-  // its files to its commit. Refused rather than waited for: an upgrade may
-  // take minutes, and the admin can simply delete again afterwards.
-  FolderLease lease;
-  if (files_.mover != nullptr && !album->path.empty()) {
-    const std::string path = album->path;
-    lease = files_.mover->lease_folder(files_.library_dir / path, false);
-    if (!lease.held()) {
-      throw ApiError::conflict("Album " + std::to_string(album_id) +
-                               " is being changed by an import; try again when it is done");
-    }
-    // A mover that died on this folder (a `barbossa import` killed in the
-    // middle of an upgrade) left a journal that still claims it: settle it
-    // first, or this would trash half of each copy and its rollback would
-    // then bring old files back without rows. Live moves are locked and
-    // left alone.
-    try {
-      files_.mover->recover([&](const std::string& id) {
-        return store_.read([&](StoreSession& s) { return s.imports().is_move_committed(id); });
-      });
-    } catch (const std::exception& e) {
-      spdlog::error("deleting album {}: recovering interrupted album moves failed: {}", album_id,
-                    e.what());
-    }
-    // Read again under the lease: an upgrade that committed since the first
-    // read changed the tracks (and the links to remove).
-    load();
-    if (album->path != path) {
-      throw ApiError::conflict("Album " + std::to_string(album_id) + " moved; try again");
-    }
+// Never two movers on one folder: an import upgrading this album (in this
+// process or in `barbossa import`) holds the folder's lease from listing its
+// files to its commit. Refused rather than waited for: an upgrade may take
+// minutes, and the admin can simply delete again afterwards. `snap` is read
+// again under the lease: an upgrade that committed since the first read
+// changed the tracks (and the links to remove).
+FolderLease LibraryService::lease_album_folder(AlbumSnapshot& snap) {
+  const int64_t album_id = snap.album.id;
+  const std::string path = snap.album.path;
+  FolderLease lease = files_.mover->lease_folder(files_.library_dir / path, false);
+  if (!lease.held()) {
+    throw ApiError::conflict("Album " + std::to_string(album_id) +
+                             " is being changed by an import; try again when it is done");
   }
-  std::optional<AlbumMove> move;
-  if (files_.mover != nullptr && !album->path.empty()) {
-    fs::path album_dir = files_.library_dir / album->path;
-    std::error_code ec;
-    if (is_within(files_.library_dir, album_dir) && fs::is_directory(album_dir, ec)) {
-      move.emplace();
-      move->id = "delete-" + std::to_string(album_id) + "-" + std::to_string(unix_now_ms()) + "-" +
-                 std::to_string(std::random_device{}());
-      fs::path trash = files_.trash_dir /
-                       (compact_utc_stamp(unix_now_ms()) + "-album-" + std::to_string(album_id));
-      for (auto it = fs::recursive_directory_iterator(album_dir, ec);
-           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (!it->is_regular_file(ec) && !it->is_symlink(ec)) continue;
-        move->steps.push_back(
-            {it->path(), trash / it->path().lexically_relative(album_dir), false});
-      }
-      move->source_root = album_dir;
-      files_.mover->begin(*move);
-      files_.mover->apply(*move);
-    }
-  }
-
-  Activity row;
+  // A mover that died on this folder (a `barbossa import` killed in the
+  // middle of an upgrade) left a journal that still claims it: settle it
+  // first, or this would trash half of each copy and its rollback would then
+  // bring old files back without rows. Live moves are locked and left alone.
   try {
-    store_.write_durable([&](StoreSession& s) {
-      s.library().delete_album(album_id);
-      s.library().delete_artist_if_empty(album->artist_id);
-      if (move) s.imports().mark_move_committed(move->id);
-      nlohmann::json details = nlohmann::json::object();
-      details["artist"] = album->artist_name;
-      details["title"] = album->title;
-      details["year"] = album->year;
-      row = activity_.record(s, admin.id, "delete", "album", album_id, details);
+    files_.mover->recover([&](const std::string& id) {
+      return store_.read([&](StoreSession& s) { return s.imports().is_move_committed(id); });
     });
-  } catch (...) {
-    if (move) files_.mover->roll_back(*move);
-    throw;
+  } catch (const std::exception& e) {
+    spdlog::error("deleting album {}: recovering interrupted album moves failed: {}", album_id,
+                  e.what());
   }
-  if (move) {
-    files_.mover->finish(*move);
-    fs::path artist_dir = (files_.library_dir / album->path).parent_path();
-    std::error_code ec;
-    if (fs::is_directory(artist_dir, ec)) prune_empty_dirs(artist_dir, files_.library_dir);
+  snap = load_album(album_id);
+  if (snap.album.path != path) {
+    throw ApiError::conflict("Album " + std::to_string(album_id) + " moved; try again");
   }
+  return lease;
+}
 
-  if (files_.links != nullptr) {
-    std::vector<std::string> paths;
-    for (const Track& t : tracks) {
-      if (!t.path.empty()) paths.push_back(t.path);
-    }
-    for (const HeartHolder& h : holders) {
-      try {
-        files_.links->unlink(h.username, paths);
-      } catch (const std::exception& e) {
-        spdlog::warn("links of user '{}' for deleted album {} not removed: {}", h.username,
-                     album_id, e.what());
-      }
+// Every file of the album's folder to DATA_DIR's trash, as one journaled
+// move; none when the album has no folder in the library.
+std::optional<AlbumMove> LibraryService::plan_album_trash(const Album& album) const {
+  namespace fs = std::filesystem;
+  const fs::path album_dir = files_.library_dir / album.path;
+  std::error_code ec;
+  if (!is_within(files_.library_dir, album_dir) || !fs::is_directory(album_dir, ec)) {
+    return std::nullopt;
+  }
+  AlbumMove move;
+  move.id = "delete-" + std::to_string(album.id) + "-" + std::to_string(unix_now_ms()) + "-" +
+            std::to_string(std::random_device{}());
+  const fs::path trash =
+      files_.trash_dir / (compact_utc_stamp(unix_now_ms()) + "-album-" + std::to_string(album.id));
+  add_folder_steps(move.steps, album_dir, trash, false);  // a listing error trashes what it read
+  move.source_root = album_dir;
+  return move;
+}
+
+// Links of everyone who hearted the album go with its files.
+void LibraryService::unlink_deleted_album(const AlbumSnapshot& snap) {
+  if (files_.links == nullptr) return;
+  std::vector<std::string> paths;
+  for (const Track& t : snap.tracks) {
+    if (!t.path.empty()) paths.push_back(t.path);
+  }
+  for (const HeartHolder& h : snap.holders) {
+    try {
+      files_.links->unlink(h.username, paths);
+    } catch (const std::exception& e) {
+      spdlog::warn("links of user '{}' for deleted album {} not removed: {}", h.username,
+                   snap.album.id, e.what());
     }
   }
-  spdlog::info("album {} '{}' by '{}' deleted by '{}'", album_id, album->title, album->artist_name,
+}
+
+void LibraryService::delete_album(const AuthUser& admin, int64_t album_id) {
+  AlbumSnapshot snap = load_album(album_id);
+  const bool has_files = files_.mover != nullptr && !snap.album.path.empty();
+  FolderLease lease;
+  if (has_files) lease = lease_album_folder(snap);
+  std::optional<AlbumMove> move;
+  if (has_files) move = plan_album_trash(snap.album);
+
+  const Album& album = snap.album;
+  Activity row;
+  ChangeTidy tidy;
+  tidy.after_finish = [&] {
+    // The artist's folder goes too when this was its last album.
+    std::filesystem::path artist_dir = (files_.library_dir / album.path).parent_path();
+    std::error_code ec;
+    if (std::filesystem::is_directory(artist_dir, ec)) {
+      prune_empty_dirs(artist_dir, files_.library_dir);
+    }
+  };
+  commit_journaled_change(
+      store_, files_.mover, move ? &*move : nullptr,
+      [&](StoreSession& s) {
+        s.library().delete_album(album_id);
+        s.library().delete_artist_if_empty(album.artist_id);
+        nlohmann::json details = nlohmann::json::object();
+        details["artist"] = album.artist_name;
+        details["title"] = album.title;
+        details["year"] = album.year;
+        row = activity_.record(s, admin.id, "delete", "album", album_id, details);
+      },
+      tidy);
+
+  unlink_deleted_album(snap);
+  spdlog::info("album {} '{}' by '{}' deleted by '{}'", album_id, album.title, album.artist_name,
                admin.username);
   activity_.publish(row, admin.username);
-  auto payload = std::make_shared<nlohmann::json>(nlohmann::json::object());
-  (*payload)["entity_type"] = "album";
-  (*payload)["entity_id"] = album_id;
-  (*payload)["action"] = "deleted";
-  EventDraft draft;
-  draft.type = "library_updated";
-  draft.channel = Channel::kLibrary;
-  draft.audience = Audience::all();
-  draft.payload = payload;
-  bus_.publish(draft);
+  bus_.publish(library_updated_event("album", album_id, "deleted"));
 }
 
 }  // namespace barbossa

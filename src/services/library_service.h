@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -59,6 +61,16 @@ class LibraryService {
   void sync_album_links(int64_t user_id, const std::string& username, int64_t album_id);
 
  private:
+  struct AlbumSnapshot {
+    Album album;
+    std::vector<Track> tracks;
+    std::vector<HeartHolder> holders;
+  };
+  AlbumSnapshot load_album(int64_t album_id);  // 404 when it is gone
+  FolderLease lease_album_folder(AlbumSnapshot& snap);
+  std::optional<AlbumMove> plan_album_trash(const Album& album) const;
+  void unlink_deleted_album(const AlbumSnapshot& snap);
+
   Store& store_;
   EventBus& bus_;
   ActivityService& activity_;
