@@ -258,7 +258,7 @@ TagLib::PropertyMap merged_properties(TagLib::File& file) {
   return map;
 }
 
-// ---- properties --------------------------------------------------------------
+// ---- properties: one describe_* per container ---------------------------------
 
 // AIFF-C compression types that are still plain PCM.
 bool is_pcm_aiff_compression(const TagLib::ByteVector& type) {
@@ -271,88 +271,102 @@ bool is_pcm_aiff_compression(const TagLib::ByteVector& type) {
   return false;
 }
 
+void describe_flac(TagLib::AudioProperties* props, AudioInfo& info) {
+  info.format = "flac";
+  info.codec = "FLAC";
+  info.lossless = true;
+  if (auto* p = dynamic_cast<TagLib::FLAC::Properties*>(props)) info.bit_depth = p->bitsPerSample();
+}
+
+void describe_mp4(TagLib::AudioProperties* props, AudioInfo& info) {
+  info.format = "m4a";
+  auto* p = dynamic_cast<TagLib::MP4::Properties*>(props);
+  const auto codec = p != nullptr ? p->codec() : TagLib::MP4::Properties::Unknown;
+  if (codec == TagLib::MP4::Properties::ALAC) {
+    info.codec = "ALAC";
+    info.lossless = true;
+    info.bit_depth = p->bitsPerSample();
+  } else {
+    // TagLib reports 16 bits for AAC (the decoder's output format, not a
+    // property of the stream): lossy codecs have no bit depth.
+    info.codec = codec == TagLib::MP4::Properties::AAC ? "AAC" : "unknown";
+  }
+}
+
+// .ogg, .oga and .opus: the stream, not the extension, says which codec.
+void describe_ogg(TagLib::File& file, TagLib::AudioProperties* props, AudioInfo& info) {
+  if (dynamic_cast<TagLib::Ogg::Opus::File*>(&file) != nullptr) {
+    info.format = "opus";
+    info.codec = "Opus";
+  } else if (dynamic_cast<TagLib::Ogg::FLAC::File*>(&file) != nullptr) {
+    info.format = "ogg";
+    info.codec = "FLAC";
+    info.lossless = true;
+    if (auto* p = dynamic_cast<TagLib::FLAC::Properties*>(props)) {
+      info.bit_depth = p->bitsPerSample();
+    }
+  } else {
+    info.format = "ogg";
+    info.codec = "Vorbis";
+  }
+}
+
+void describe_wav(TagLib::AudioProperties* props, AudioInfo& info) {
+  info.format = "wav";
+  auto* p = dynamic_cast<TagLib::RIFF::WAV::Properties*>(props);
+  // 1: integer PCM, 3: IEEE float (WAVE_FORMAT_EXTENSIBLE is resolved to
+  // its sub-format by TagLib). Anything else is a compressed payload.
+  if (p != nullptr && (p->format() == 1 || p->format() == 3)) {
+    info.codec = "PCM";
+    info.lossless = true;
+    info.bit_depth = p->bitsPerSample();
+  } else {
+    info.codec = "unknown";
+  }
+}
+
+void describe_aiff(TagLib::AudioProperties* props, AudioInfo& info) {
+  info.format = "aiff";
+  auto* p = dynamic_cast<TagLib::RIFF::AIFF::Properties*>(props);
+  if (p != nullptr && (!p->isAiffC() || is_pcm_aiff_compression(p->compressionType()))) {
+    info.codec = "PCM";
+    info.lossless = true;
+    info.bit_depth = p->bitsPerSample();
+  } else {
+    info.codec = "unknown";
+  }
+}
+
+void describe_wavpack(TagLib::AudioProperties* props, AudioInfo& info) {
+  info.format = "wv";
+  info.codec = "WavPack";
+  auto* p = dynamic_cast<TagLib::WavPack::Properties*>(props);
+  if (p != nullptr && p->isLossless()) {
+    info.lossless = true;
+    info.bit_depth = p->bitsPerSample();
+  }
+}
+
 // Fills format, codec, lossless and bit depth from the concrete file type.
 void describe(TagLib::File& file, Kind kind, AudioInfo& info) {
   TagLib::AudioProperties* props = file.audioProperties();
   switch (kind) {
     case Kind::kFlac:
-      info.format = "flac";
-      info.codec = "FLAC";
-      info.lossless = true;
-      if (auto* p = dynamic_cast<TagLib::FLAC::Properties*>(props))
-        info.bit_depth = p->bitsPerSample();
-      return;
+      return describe_flac(props, info);
     case Kind::kMp3:
       info.format = "mp3";
       info.codec = "MP3";
       return;
-    case Kind::kMp4: {
-      info.format = "m4a";
-      auto* p = dynamic_cast<TagLib::MP4::Properties*>(props);
-      const auto codec = p != nullptr ? p->codec() : TagLib::MP4::Properties::Unknown;
-      if (codec == TagLib::MP4::Properties::ALAC) {
-        info.codec = "ALAC";
-        info.lossless = true;
-        info.bit_depth = p->bitsPerSample();
-      } else {
-        // TagLib reports 16 bits for AAC (the decoder's output format, not a
-        // property of the stream): lossy codecs have no bit depth.
-        info.codec = codec == TagLib::MP4::Properties::AAC ? "AAC" : "unknown";
-      }
-      return;
-    }
+    case Kind::kMp4:
+      return describe_mp4(props, info);
     case Kind::kOgg:
-      if (dynamic_cast<TagLib::Ogg::Opus::File*>(&file) != nullptr) {
-        info.format = "opus";
-        info.codec = "Opus";
-      } else if (dynamic_cast<TagLib::Ogg::FLAC::File*>(&file) != nullptr) {
-        info.format = "ogg";
-        info.codec = "FLAC";
-        info.lossless = true;
-        if (auto* p = dynamic_cast<TagLib::FLAC::Properties*>(props)) {
-          info.bit_depth = p->bitsPerSample();
-        }
-      } else {
-        info.format = "ogg";
-        info.codec = "Vorbis";
-      }
-      return;
-    case Kind::kWav: {
-      info.format = "wav";
-      auto* p = dynamic_cast<TagLib::RIFF::WAV::Properties*>(props);
-      // 1: integer PCM, 3: IEEE float (WAVE_FORMAT_EXTENSIBLE is resolved to
-      // its sub-format by TagLib). Anything else is a compressed payload.
-      if (p != nullptr && (p->format() == 1 || p->format() == 3)) {
-        info.codec = "PCM";
-        info.lossless = true;
-        info.bit_depth = p->bitsPerSample();
-      } else {
-        info.codec = "unknown";
-      }
-      return;
-    }
-    case Kind::kAiff: {
-      info.format = "aiff";
-      auto* p = dynamic_cast<TagLib::RIFF::AIFF::Properties*>(props);
-      if (p != nullptr && (!p->isAiffC() || is_pcm_aiff_compression(p->compressionType()))) {
-        info.codec = "PCM";
-        info.lossless = true;
-        info.bit_depth = p->bitsPerSample();
-      } else {
-        info.codec = "unknown";
-      }
-      return;
-    }
-    case Kind::kWavPack: {
-      info.format = "wv";
-      info.codec = "WavPack";
-      auto* p = dynamic_cast<TagLib::WavPack::Properties*>(props);
-      if (p != nullptr && p->isLossless()) {
-        info.lossless = true;
-        info.bit_depth = p->bitsPerSample();
-      }
-      return;
-    }
+      return describe_ogg(file, props, info);
+    case Kind::kWav:
+      return describe_wav(props, info);
+    case Kind::kAiff:
+      return describe_aiff(props, info);
+    case Kind::kWavPack:
+      return describe_wavpack(props, info);
     case Kind::kUnknown:
       return;
   }
