@@ -2,13 +2,28 @@
 
 #include <charconv>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "store/store_error.h"
 
 namespace barbossa {
 namespace {
+
+// A store error as a client sees it: the status, code and message the store
+// answered with when it still threw ApiError itself.
+HttpResponse store_error_response(const StoreError& e) {
+  switch (e.kind()) {
+    case StoreError::Kind::kConflict:
+      return HttpResponse::error(409, "conflict", e.what());
+    case StoreError::Kind::kNotFound:
+      return HttpResponse::error(404, "not_found", e.what());
+    case StoreError::Kind::kInvalidArgument:
+      break;
+  }
+  return HttpResponse::error(400, "bad_request", e.what());
+}
 
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> parts;
@@ -186,6 +201,8 @@ HttpResponse Router::guard(const HttpRequest& request, const std::function<HttpR
     return r;
   } catch (const ApiError& e) {
     return HttpResponse::error(e.status(), e.code(), e.what());
+  } catch (const StoreError& e) {
+    return store_error_response(e);
   } catch (const std::exception& e) {
     spdlog::error("{} {} failed: {}", request.method, request.path, e.what());
     return HttpResponse::error(500, "internal", "Internal server error");

@@ -7,15 +7,6 @@ namespace barbossa {
 
 using nlohmann::json;
 
-bool is_job_status(const std::string& status) {
-  return status == "queued" || status == "running" || status == "succeeded" || status == "failed" ||
-         status == "dead" || status == "cancelled";
-}
-
-bool is_job_queue(const std::string& queue) {
-  return queue == "downloads" || queue == "imports" || queue == "exports" || queue == "maintenance";
-}
-
 Job retry_job(JobQueue& queue, int64_t id) {
   auto conflict = [](const Job& j) {
     return ApiError::conflict("Job " + std::to_string(j.id) + " is " + j.status +

@@ -9,13 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "jobs/job_queue.h"
+#include "jobs/job_rules.h"
 #include "jobs/scheduler.h"
 
 namespace barbossa {
-
-// Job filters of GET /api/admin/jobs and `barbossa jobs list`.
-bool is_job_status(const std::string& status);  // queued|running|succeeded|failed|dead|cancelled
-bool is_job_queue(const std::string& queue);    // downloads|imports|exports|maintenance
 
 // Admin actions shared by the API and `barbossa jobs`. ApiError 404 for an
 // unknown id, 409 for a job in the wrong state.

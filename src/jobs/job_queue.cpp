@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "bus/event_bus.h"
+#include "core/error.h"
 #include "core/time.h"
+#include "jobs/job_rules.h"
 
 namespace barbossa {
 
@@ -61,6 +63,7 @@ void DbJobQueue::remove_observer(uint64_t handle) {
 }
 
 EnqueueResult DbJobQueue::enqueue(const NewJob& job) {
+  check_new_job(job);
   int64_t now = clock_();
   EnqueueResult result = store_.write([&](StoreSession& s) { return s.jobs().enqueue(job, now); });
   if (result.created) {
@@ -88,7 +91,14 @@ std::optional<Job> DbJobQueue::cancel(int64_t id) {
 
 std::optional<Job> DbJobQueue::retry(int64_t id) {
   int64_t now = clock_();
-  std::optional<Job> job = store_.write([&](StoreSession& s) { return s.jobs().retry(id, now); });
+  std::optional<Job> job;
+  try {
+    job = store_.write([&](StoreSession& s) { return s.jobs().retry(id, now); });
+  } catch (const StoreError& e) {
+    // A live job holds its dedupe key: the admin's 409.
+    if (e.kind() == StoreError::Kind::kConflict) throw ApiError::conflict(e.what());
+    throw;
+  }
   if (job && job->status == "queued" && job->updated_ms == now) {
     publish(job);
     notify({JobSignal::Kind::kRetried, id, job->queue});
@@ -146,8 +156,8 @@ std::pair<std::optional<Job>, std::optional<Job>> DbJobQueue::finish_and_claim(
         done = jobs.complete(id, holder, now);
         break;
       case JobOutcome::Kind::kFailed:
-        done =
-            jobs.fail(id, holder, outcome.error, outcome.retryable, outcome.backoff_base_ms, now);
+        done = fail_job(jobs, id, holder, outcome.error, outcome.retryable, outcome.backoff_base_ms,
+                        now);
         break;
       case JobOutcome::Kind::kCancelled:
         done = jobs.finish_cancelled(id, holder, now);

@@ -19,6 +19,7 @@
 #include "bus/event_bus.h"
 #include "core/error.h"
 #include "jobs/job_queue.h"
+#include "jobs/job_rules.h"
 #include "jobs/worker_pool.h"
 #include "store/store.h"
 #include "unit/temp_dir.h"
@@ -114,8 +115,10 @@ TEST_F(JobsTest, DedupeKeyAllowsOneLiveJob) {
   EXPECT_NE(third.id, first.id);
 }
 
+// The queue checks the job rules before the store (which trusts the name).
 TEST_F(JobsTest, RejectsUnknownQueue) {
-  EXPECT_THROW(enqueue(job_of("nope", "x"), 0), ApiError);
+  DbJobQueue queue(*store_, nullptr);
+  EXPECT_THROW(queue.enqueue(job_of("nope", "x")), ApiError);
 }
 
 TEST_F(JobsTest, ClaimsDueJobsInRunAfterThenIdOrder) {
@@ -167,7 +170,7 @@ TEST_F(JobsTest, ExpiredLeaseRunsAgainAndFencesTheOldHolder) {
     EXPECT_FALSE(s.jobs().heartbeat(id, "w1", 1000, 1800).held);
     EXPECT_FALSE(s.jobs().set_progress(id, "w1", 50, 1800));
     EXPECT_FALSE(s.jobs().complete(id, "w1", 1800));
-    EXPECT_FALSE(s.jobs().fail(id, "w1", "x", true, 1000, 1800));
+    EXPECT_FALSE(fail_job(s.jobs(), id, "w1", "x", true, 1000, 1800));
     std::optional<Job> done = s.jobs().complete(id, "w2", 1800);
     ASSERT_TRUE(done);
     EXPECT_EQ(done->status, "succeeded");
@@ -190,7 +193,7 @@ TEST_F(JobsTest, RetryBacksOffExponentiallyThenSucceeds) {
   int64_t id = enqueue(job_of("downloads", "t"), 0).id;
   ASSERT_TRUE(claim("w", 0));
   store_->write([&](StoreSession& s) {
-    std::optional<Job> j = s.jobs().fail(id, "w", "timeout", true, 1000, 0);
+    std::optional<Job> j = fail_job(s.jobs(), id, "w", "timeout", true, 1000, 0);
     ASSERT_TRUE(j);
     EXPECT_EQ(j->status, "queued");
     EXPECT_EQ(j->run_after_ms, 1000);  // attempt 1 waits base
@@ -199,7 +202,7 @@ TEST_F(JobsTest, RetryBacksOffExponentiallyThenSucceeds) {
   EXPECT_FALSE(claim("w", 999));
   ASSERT_TRUE(claim("w", 1000));
   store_->write([&](StoreSession& s) {
-    EXPECT_EQ(s.jobs().fail(id, "w", "timeout", true, 1000, 1000)->run_after_ms, 3000);  // 2x
+    EXPECT_EQ(fail_job(s.jobs(), id, "w", "timeout", true, 1000, 1000)->run_after_ms, 3000);  // 2x
   });
   EXPECT_FALSE(claim("w", 2999));
   std::optional<Job> third = claim("w", 3000);
@@ -222,7 +225,7 @@ TEST_F(JobsTest, AdminCancelAndRetry) {
     EXPECT_TRUE(c2->cancel_requested);
     EXPECT_TRUE(s.jobs().heartbeat(queued, "w", 1000, 20).cancel_requested);
     // A failure after a cancel request ends cancelled, not retried.
-    EXPECT_EQ(s.jobs().fail(queued, "w", "stopped", true, 10, 30)->status, "cancelled");
+    EXPECT_EQ(fail_job(s.jobs(), queued, "w", "stopped", true, 10, 30)->status, "cancelled");
     EXPECT_FALSE(s.jobs().cancel(999, 40));
     std::optional<Job> again = s.jobs().retry(queued, 40);
     EXPECT_EQ(again->status, "queued");
@@ -246,7 +249,15 @@ TEST_F(JobsTest, RetryConflictsWithLiveDuplicate) {
   int64_t first = enqueue(job_of("imports", "t", "k"), 0).id;
   store_->write([&](StoreSession& s) { s.jobs().cancel(first, 1); });
   enqueue(job_of("imports", "t", "k"), 2);
-  EXPECT_THROW(store_->write([&](StoreSession& s) { s.jobs().retry(first, 3); }), ApiError);
+  // The store reports the clash; the queue answers it as the admin's 409.
+  EXPECT_THROW(store_->write([&](StoreSession& s) { s.jobs().retry(first, 3); }), StoreError);
+  DbJobQueue queue(*store_, nullptr);
+  try {
+    queue.retry(first);
+    FAIL() << "expected ApiError";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 409);
+  }
 }
 
 // ---------------------------------------------------------------------------
