@@ -4,20 +4,17 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
-#include <map>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
-#include "auth/password.h"
-#include "core/normalize.h"
 #include "core/time.h"
 #include "files/fs_util.h"
 #include "importer/integrity.h"
 #include "maintenance/maintenance.h"
 #include "media/audio_file.h"
+#include "services/events.h"
 
 namespace barbossa {
 
@@ -25,13 +22,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-// Hidden, so the watcher never takes them for entries of their own.
-constexpr const char* kGatheringPrefix = ".barbossa-gathering-";
-constexpr const char* kLoosePrefix = ".barbossa-loose-";
-// What a copy inbox's entry looked like when it was last imported (SPEC §6:
-// WATCH_DIRS are copied, so the entry stays and must not be imported again).
-constexpr const char* kSeenPrefix = "watch_seen:";
 
 fs::path normalized_absolute(const std::string& path) {
   return fs::absolute(fs::path(path)).lexically_normal();
@@ -41,24 +31,6 @@ std::string trim(const std::string& v) {
   size_t b = v.find_first_not_of(" \t");
   size_t e = v.find_last_not_of(" \t");
   return b == std::string::npos ? std::string() : v.substr(b, e - b + 1);
-}
-
-std::optional<std::string> meta_get(Store& store, const std::string& key) {
-  auto v = store.read([&](StoreSession& s) { return s.meta().get(key); });
-  if (v && v->empty()) return std::nullopt;
-  return v;
-}
-
-void meta_put(Store& store, const std::string& key, const std::string& value) {
-  store.write([&](StoreSession& s) { s.meta().put(key, value); });
-}
-
-// Fingerprint of a loose file in a copy inbox.
-std::string file_signature(const fs::path& file) {
-  std::error_code ec;
-  auto size = fs::file_size(file, ec);
-  auto mtime = fs::last_write_time(file, ec);
-  return std::to_string(size) + ":" + std::to_string(mtime.time_since_epoch().count());
 }
 
 // One start-up step: a failure is logged and the others still run, so the
@@ -74,29 +46,8 @@ void start_step(const char* what, F&& step) {
   }
 }
 
-// The start-up recovery is long past when a `barbossa import` beside the
-// server dies in the middle of a move: its journal waits for a recovery, and
-// the half-moved folder must not be imported as it is. So every import job
-// and the 5-minute scan first take back such orphans. Cheap (a listing of
-// DATA_DIR/journal) and safe: a move in flight, this server's or another
-// process's, holds a lock on its journal and is left alone.
-void recover_orphaned_moves(ImportService& importer, int64_t job_id) {
-  try {
-    if (size_t n = importer.recover(); n > 0) {
-      spdlog::warn("job {}: finished or rolled back {} album move(s) left by a process that died",
-                   job_id, n);
-    }
-  } catch (const std::exception& e) {
-    // The journals stay for the next attempt; the job's own work goes on.
-    spdlog::error("job {}: recovering interrupted album moves failed: {}", job_id, e.what());
-  }
-}
-
-std::string outcome_summary(const ImportOutcome& o) {
-  std::string text = o.status() + ": " + o.artist + " - " + o.album;
-  if (o.review_id != 0) text += " (review item " + std::to_string(o.review_id) + ")";
-  for (const std::string& r : o.reasons) text += "; " + r;
-  return text;
+ImportInbox import_inbox(const Inbox& inbox) {
+  return ImportInbox{inbox.root, inbox.copy, inbox.source};
 }
 
 }  // namespace
@@ -136,6 +87,7 @@ Background::Background(const Config& config, Store& store, EventBus& bus, Librar
     : config_(config), store_(store), bus_(bus), stack_(stack) {
   inboxes_ = configured_inboxes(config);
   queue_ = std::make_unique<DbJobQueue>(store, &bus);
+  import_job_ = make_import_job();
 
   JobWorkersOptions options;
   options.workers = static_cast<int>(config.get_int("WORKERS", 0, 1LL << 31));
@@ -150,6 +102,21 @@ Background::Background(const Config& config, Store& store, EventBus& bus, Librar
   watcher_ = std::make_unique<InboxWatcher>(
       inboxes_, settle,
       [this](const Inbox& inbox, const InboxEntry& entry) { queue_import(inbox, entry); });
+}
+
+// The import job runs in importer/; here it gets the inboxes, the watch
+// folder's listings and the queue.
+std::unique_ptr<ImportJob> Background::make_import_job() {
+  std::vector<ImportInbox> inboxes;
+  for (const Inbox& inbox : inboxes_) inboxes.push_back(import_inbox(inbox));
+  ImportJobPorts ports;
+  ports.loose_files = [](const fs::path& root) { return loose_audio_files(root); };
+  ports.entry_signature = [](const fs::path& entry) {
+    return std::to_string(snapshot_entry(InboxEntry{entry, false}).digest);
+  };
+  ports.queue_import = [this](const ImportJobPayload& p) { return enqueue_import(p).id; };
+  return std::make_unique<ImportJob>(store_, *stack_.importer, std::move(inboxes),
+                                     std::move(ports));
 }
 
 Background::~Background() {
@@ -204,7 +171,7 @@ void Background::start() {
     }
   }
   start_step("starting the job workers", [this] { workers_->start(); });
-  start_step("resuming gathered loose files", [this] { requeue_interrupted_loose_imports(); });
+  start_step("resuming gathered loose files", [this] { import_job_->resume_gathered_files(); });
   start_step("firing schedules missed while down", [this] {
     for (const ScheduleFiring& f : scheduler_->start_up()) {
       spdlog::info("schedule {} missed while the server was down: queued job {}", f.name, f.job_id);
@@ -228,64 +195,28 @@ void Background::stop(std::chrono::milliseconds grace) {
 // --- the watch folder
 
 void Background::queue_import(const Inbox& inbox, const InboxEntry& entry) {
-  if (inbox.copy) {
-    // Imported before and unchanged since: nothing to do (no job at all, so a
-    // seeding folder does not cost a job every scan).
-    if (entry.loose_files) {
-      const auto files = loose_audio_files(entry.path);
-      if (std::all_of(files.begin(), files.end(), [&](const fs::path& f) {
-            return meta_get(store_, kSeenPrefix + f.string()) == file_signature(f);
-          })) {
-        return;
-      }
-    } else {
-      const EntrySnapshot snap = snapshot_entry(entry);
-      auto seen = meta_get(store_, kSeenPrefix + entry.path.string());
-      if (seen && *seen == std::to_string(snap.digest)) return;
-    }
+  // Imported before and unchanged since: nothing to do (no job at all, so a
+  // seeding folder does not cost a job every scan).
+  if (import_job_->unchanged_since_import(import_inbox(inbox), entry.path, entry.loose_files)) {
+    return;
   }
-  json payload = json::object();
-  // path_to_json: a folder named in Latin-1 must still be found (and dump).
-  payload["path"] = path_to_json(entry.path);
-  payload["inbox"] = path_to_json(inbox.root);
-  payload["loose"] = entry.loose_files;
-  NewJob job;
-  job.queue = "imports";
-  job.type = "import";
-  job.payload_json = payload.dump();
-  job.dedupe_key = import_dedupe_key(entry.path);
-  EnqueueResult r = queue_->enqueue(job);
+  ImportJobPayload payload;
+  payload.path = entry.path;
+  payload.inbox = inbox.root;
+  payload.loose = entry.loose_files;
+  EnqueueResult r = enqueue_import(payload);
   if (r.created) {
     spdlog::info("watch: {} is complete: import job {} queued", entry.path.string(), r.id);
   }
 }
 
-// A crash while loose files were gathered, or before their group's job was
-// queued, leaves a hidden folder the watcher ignores: finish it here. A
-// half-gathered group is imported as it is (the rest of its files are still
-// loose and form another group, which then usually ends in review).
-void Background::requeue_interrupted_loose_imports() {
-  const Inbox& pending = inboxes_.front();
-  std::vector<fs::path> found;
-  std::error_code ec;
-  for (fs::directory_iterator it(pending.root, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    std::error_code kind;
-    if (!it->is_directory(kind) || it->is_symlink(kind)) continue;
-    if (name.rfind(kGatheringPrefix, 0) == 0) {
-      fs::path staging =
-          unique_child(pending.root, kLoosePrefix + name.substr(std::strlen(kGatheringPrefix)));
-      fs::rename(it->path(), staging, kind);
-      if (!kind) found.push_back(staging);
-    } else if (name.rfind(kLoosePrefix, 0) == 0) {
-      found.push_back(it->path());
-    }
-  }
-  for (const fs::path& staging : found) {
-    spdlog::warn("watch: resuming the import of gathered loose files {}", staging.string());
-    start_step("queueing the resumed import",
-               [&] { queue_staging_import(staging, pending.source); });
-  }
+EnqueueResult Background::enqueue_import(const ImportJobPayload& payload) {
+  NewJob job;
+  job.queue = "imports";
+  job.type = "import";
+  job.payload_json = import_payload_json(payload);
+  job.dedupe_key = import_dedupe_key(payload.path);
+  return queue_->enqueue(job);
 }
 
 void Background::scan_inboxes_job(JobContext& ctx) {
@@ -294,122 +225,11 @@ void Background::scan_inboxes_job(JobContext& ctx) {
 }
 
 void Background::import_job(JobContext& ctx) {
-  recover_orphaned_moves(*stack_.importer, ctx.job_id());
-  json payload;
   try {
-    payload = json::parse(ctx.payload());
-  } catch (const std::exception& e) {
-    throw FinalError(std::string("bad payload: ") + e.what());
+    import_job_->run(ctx.job_id(), ctx.payload(), [&ctx] { return ctx.cancelled(); });
+  } catch (const FinalImportError& e) {
+    throw FinalError(e.what());
   }
-  fs::path path;
-  fs::path root;
-  try {
-    path = path_from_json(payload.value("path", json(""))).lexically_normal();
-    root = path_from_json(payload.value("inbox", json(""))).lexically_normal();
-  } catch (const std::exception& e) {
-    throw FinalError(std::string("bad payload: ") + e.what());
-  }
-  const bool loose = payload.value("loose", false);
-  // The inbox decides copy and source, not the payload; the path must lie in
-  // a configured inbox.
-  const Inbox* inbox = nullptr;
-  for (const Inbox& i : inboxes_) {
-    if (i.root == root) inbox = &i;
-  }
-  if (inbox == nullptr || path.empty() || !is_lexically_within(root, path) ||
-      (!loose && path == root)) {
-    throw FinalError("not an entry of a configured inbox: " + path.string());
-  }
-  if (loose) {
-    gather_loose_files(ctx, *inbox, path);
-    return;
-  }
-
-  std::error_code ec;
-  if (!fs::is_directory(fs::symlink_status(path, ec))) {
-    // Imported by a job before this one, or taken away: nothing to do.
-    spdlog::info("import job {}: {} is gone; nothing to import", ctx.job_id(), path.string());
-    return;
-  }
-  std::string seen_key;
-  std::string digest;
-  if (inbox->copy) {
-    seen_key = kSeenPrefix + path.string();
-    digest = std::to_string(snapshot_entry(InboxEntry{path, false}).digest);
-    if (meta_get(store_, seen_key) == digest) return;
-  }
-  ImportRequest request;
-  request.folder = path;
-  request.copy = inbox->copy;
-  request.source = inbox->source;
-  // A gathered group of loose files keeps the source of the inbox it came from.
-  if (path.filename().string().rfind(kLoosePrefix, 0) == 0) {
-    request.source = payload.value("source", inbox->source);
-  }
-  const ImportOutcome outcome = stack_.importer->import_folder(request);
-  if (inbox->copy) meta_put(store_, seen_key, digest);
-  spdlog::info("import job {}: {}", ctx.job_id(), outcome_summary(outcome));
-  // Retrying cannot change a review verdict; the item waits for a person.
-  if (outcome.status() == "review" || outcome.status() == "duplicate") {
-    throw FinalError(outcome_summary(outcome));
-  }
-}
-
-// Loose files become albums by their tags. Each group is gathered into a
-// hidden folder in pending (moved there from pending itself, copied from a
-// copy inbox), renamed complete in one step, and imported by its own job, so
-// a group's failure or review is retried or shown on its own.
-void Background::gather_loose_files(JobContext& ctx, const Inbox& inbox, const fs::path& root) {
-  const Inbox& pending = inboxes_.front();
-  std::map<std::string, std::vector<fs::path>> groups;
-  for (const fs::path& file : loose_audio_files(root)) {
-    if (inbox.copy && meta_get(store_, kSeenPrefix + file.string()) == file_signature(file)) {
-      continue;
-    }
-    AudioReadResult read = read_audio_file(file);
-    std::string key = "?";  // untagged or unreadable: one group, bound for review
-    if (read.info) {
-      const AudioTags& t = read.info->tags;
-      const std::string& artist = t.album_artist.empty() ? t.artist : t.album_artist;
-      if (!t.album.empty()) key = normalize_name(artist) + "\x1f" + normalize_name(t.album);
-    }
-    groups[key].push_back(file);
-  }
-  for (auto& [key, files] : groups) {
-    if (ctx.cancelled()) return;
-    const std::string token = random_token(8);
-    const fs::path gathering = unique_child(pending.root, kGatheringPrefix + token);
-    fs::create_directory(gathering);
-    std::vector<std::pair<std::string, std::string>> seen;
-    for (const fs::path& file : files) {
-      if (inbox.copy) {
-        seen.emplace_back(kSeenPrefix + file.string(), file_signature(file));
-        copy_file_durable(file, gathering / file.filename());
-      } else {
-        move_file(file, gathering / file.filename());
-      }
-    }
-    const fs::path staging = unique_child(pending.root, kLoosePrefix + token);
-    fs::rename(gathering, staging);
-    for (const auto& [k, v] : seen) meta_put(store_, k, v);
-    const int64_t id = queue_staging_import(staging, inbox.source);
-    spdlog::info("import job {}: {} loose file(s) gathered into {}: import job {}", ctx.job_id(),
-                 files.size(), staging.filename().string(), id);
-  }
-}
-
-int64_t Background::queue_staging_import(const fs::path& staging, const std::string& source) {
-  json payload = json::object();
-  payload["path"] = path_to_json(staging);
-  payload["inbox"] = path_to_json(inboxes_.front().root);
-  payload["loose"] = false;
-  payload["source"] = source;
-  NewJob job;
-  job.queue = "imports";
-  job.type = "import";
-  job.payload_json = payload.dump();
-  job.dedupe_key = import_dedupe_key(staging);
-  return queue_->enqueue(job).id;
 }
 
 // --- maintenance
@@ -435,17 +255,8 @@ void Background::verify_integrity_job(JobContext& ctx) {
       verify_library(store_, stack_.files.library_dir, stack_.pool.get(), options);
   if (!report.complete) return;  // the next run goes on where this one stopped
 
-  auto payload = std::make_shared<json>(json::object());
-  (*payload)["checked"] = report.checked;
-  (*payload)["missing"] = report.missing.size();
-  (*payload)["mismatched"] = report.mismatched.size();
-  (*payload)["duration_ms"] = report.duration_ms;
-  EventDraft draft;
-  draft.type = "integrity_report";
-  draft.channel = Channel::kSystem;
-  draft.audience = Audience::admins_only();
-  draft.payload = std::move(payload);
-  bus_.publish(draft);
+  bus_.publish(integrity_report_event(report.checked, report.missing.size(),
+                                      report.mismatched.size(), report.duration_ms));
   if (!report.clean()) {
     spdlog::warn("integrity: {} missing and {} mismatched of {} tracks", report.missing.size(),
                  report.mismatched.size(), report.checked);

@@ -15,6 +15,7 @@
 #include "app/config.h"
 #include "app/library_stack.h"
 #include "bus/event_bus.h"
+#include "importer/import_job.h"
 #include "jobs/job_queue.h"
 #include "jobs/scheduler.h"
 #include "jobs/worker_pool.h"
@@ -54,10 +55,9 @@ class Background {
   void import_job(JobContext& ctx);
   void scan_inboxes_job(JobContext& ctx);
   void verify_integrity_job(JobContext& ctx);
-  void gather_loose_files(JobContext& ctx, const Inbox& inbox, const std::filesystem::path& root);
-  int64_t queue_staging_import(const std::filesystem::path& staging, const std::string& source);
+  std::unique_ptr<ImportJob> make_import_job();
   void queue_import(const Inbox& inbox, const InboxEntry& entry);
-  void requeue_interrupted_loose_imports();
+  EnqueueResult enqueue_import(const ImportJobPayload& payload);
 
   const Config& config_;
   Store& store_;
@@ -65,6 +65,7 @@ class Background {
   LibraryStack& stack_;
   std::vector<Inbox> inboxes_;
   std::unique_ptr<DbJobQueue> queue_;
+  std::unique_ptr<ImportJob> import_job_;
   std::unique_ptr<JobWorkers> workers_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<InboxWatcher> watcher_;
