@@ -271,9 +271,9 @@ json Background::health() {
     int64_t queued = 0, running = 0, dead = 0;
     try {
       for (const JobCount& n : queue_->counts()) {
-        if (n.status == "queued") queued += n.count;
-        if (n.status == "running") running += n.count;
-        if (n.status == "dead") dead += n.count;
+        if (n.status == JobStatus::kQueued) queued += n.count;
+        if (n.status == JobStatus::kRunning) running += n.count;
+        if (n.status == JobStatus::kDead) dead += n.count;
       }
       c["job_queue"] = {
           {"status", dead > 0 ? "degraded" : "ok"},

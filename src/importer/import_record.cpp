@@ -134,7 +134,7 @@ Activity record_album_activity(StoreSession& s, ActivityService& activity, const
 Activity approve_item(StoreSession& s, ActivityService& activity, const RecordInput& in,
                       const Artist& artist, const Album& album) {
   ReviewItem item = *in.approving;
-  item.status = "approved";
+  item.status = ReviewStatus::kApproved;
   item.reviewer_id = in.reviewer_id;
   item.album_id = album.id;
   // The guard in the SQL: a decision by another process since the lease was

@@ -382,9 +382,9 @@ ImportOutcome ImportService::send_to_review(const Run& r, const Decided& d) {
 ReviewItem ImportService::pending_review(int64_t review_id) {
   auto item = store_.read([&](StoreSession& s) { return s.imports().find_review(review_id); });
   if (!item) throw ApiError::not_found("Review item not found");
-  if (item->status != "pending") {
+  if (item->status != ReviewStatus::kPending) {
     throw ApiError::conflict("Review item " + std::to_string(review_id) + " is already " +
-                             item->status);
+                             std::string(to_string(item->status)));
   }
   return *item;
 }
@@ -457,7 +457,7 @@ void ImportService::reject(int64_t review_id, int64_t reviewer_id, const std::st
       if (placement->move->steps.empty()) fs::create_directories(placement->target);
       item.path = delete_files ? "" : placement->target.string();
     }
-    item.status = "rejected";
+    item.status = ReviewStatus::kRejected;
     item.reviewer_id = reviewer_id;
     ChangeTidy tidy;
     tidy.after_roll_back = [&] { remove_empty_tree(placement->target); };

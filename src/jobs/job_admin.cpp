@@ -9,33 +9,37 @@ using nlohmann::json;
 
 Job retry_job(JobQueue& queue, int64_t id) {
   auto conflict = [](const Job& j) {
-    return ApiError::conflict("Job " + std::to_string(j.id) + " is " + j.status +
+    return ApiError::conflict("Job " + std::to_string(j.id) + " is " +
+                              std::string(to_string(j.status)) +
                               "; only dead, failed or cancelled jobs can be retried");
   };
   auto before = queue.find(id);
   if (!before) throw ApiError::not_found("Job " + std::to_string(id) + " not found");
-  if (before->status != "dead" && before->status != "failed" && before->status != "cancelled") {
+  if (before->status != JobStatus::kDead && before->status != JobStatus::kFailed &&
+      before->status != JobStatus::kCancelled) {
     throw conflict(*before);
   }
   auto after = queue.retry(id);  // 409 itself when a live job holds the dedupe key
   if (!after) throw ApiError::not_found("Job " + std::to_string(id) + " not found");
-  if (after->status != "queued") throw conflict(*after);  // changed in between
+  if (after->status != JobStatus::kQueued) throw conflict(*after);  // changed in between
   return *after;
 }
 
 Job cancel_job(JobQueue& queue, int64_t id) {
   auto conflict = [](const Job& j) {
-    return ApiError::conflict("Job " + std::to_string(j.id) + " has already finished (" + j.status +
-                              ")");
+    return ApiError::conflict("Job " + std::to_string(j.id) + " has already finished (" +
+                              std::string(to_string(j.status)) + ")");
   };
   auto before = queue.find(id);
   if (!before) throw ApiError::not_found("Job " + std::to_string(id) + " not found");
-  if (before->status != "queued" && before->status != "running") throw conflict(*before);
+  if (before->status != JobStatus::kQueued && before->status != JobStatus::kRunning) {
+    throw conflict(*before);
+  }
   auto after = queue.cancel(id);
   if (!after) throw ApiError::not_found("Job " + std::to_string(id) + " not found");
   // It may have finished between the two reads: cancel() returns it unchanged.
-  bool requested = after->status == "running" && after->cancel_requested;
-  if (after->status != "cancelled" && !requested) throw conflict(*after);
+  bool requested = after->status == JobStatus::kRunning && after->cancel_requested;
+  if (after->status != JobStatus::kCancelled && !requested) throw conflict(*after);
   return *after;
 }
 
@@ -44,7 +48,7 @@ json job_json(const Job& job) {
   j["id"] = job.id;
   j["queue"] = job.queue;
   j["type"] = job.type;
-  j["status"] = job.status;
+  j["status"] = to_string(job.status);
   j["attempts"] = job.attempts;
   j["max_attempts"] = job.max_attempts;
   j["progress"] = job.progress;

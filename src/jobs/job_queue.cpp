@@ -28,12 +28,12 @@ void DbJobQueue::publish(const std::optional<Job>& job, bool with_progress) {
   (*payload)["job_id"] = job->id;
   (*payload)["queue"] = job->queue;
   (*payload)["type"] = job->type;
-  (*payload)["status"] = job->status;
+  (*payload)["status"] = to_string(job->status);
   (*payload)["attempts"] = job->attempts;
-  if (with_progress || job->status == "running" || job->status == "succeeded") {
+  if (with_progress || job->status == JobStatus::kRunning || job->status == JobStatus::kSucceeded) {
     (*payload)["progress"] = job->progress;
   }
-  if (!job->last_error.empty() && job->status != "succeeded") {
+  if (!job->last_error.empty() && job->status != JobStatus::kSucceeded) {
     (*payload)["error"] = job->last_error;
   }
   EventDraft draft;
@@ -72,7 +72,7 @@ EnqueueResult DbJobQueue::enqueue(const NewJob& job) {
     created.id = result.id;
     created.queue = job.queue;
     created.type = job.type;
-    created.status = "queued";
+    created.status = JobStatus::kQueued;
     publish(created);
     notify({JobSignal::Kind::kEnqueued, result.id, job.queue});
   }
@@ -82,9 +82,11 @@ EnqueueResult DbJobQueue::enqueue(const NewJob& job) {
 std::optional<Job> DbJobQueue::cancel(int64_t id) {
   int64_t now = clock_();
   std::optional<Job> job = store_.write([&](StoreSession& s) { return s.jobs().cancel(id, now); });
-  if (job && job->updated_ms == now && (job->status == "cancelled" || job->cancel_requested)) {
+  if (job && job->updated_ms == now &&
+      (job->status == JobStatus::kCancelled || job->cancel_requested)) {
     publish(job);
-    if (job->status == "running") notify({JobSignal::Kind::kCancelRequested, id, job->queue});
+    if (job->status == JobStatus::kRunning)
+      notify({JobSignal::Kind::kCancelRequested, id, job->queue});
   }
   return job;
 }
@@ -99,7 +101,7 @@ std::optional<Job> DbJobQueue::retry(int64_t id) {
     if (e.kind() == StoreError::Kind::kConflict) throw ApiError::conflict(e.what());
     throw;
   }
-  if (job && job->status == "queued" && job->updated_ms == now) {
+  if (job && job->status == JobStatus::kQueued && job->updated_ms == now) {
     publish(job);
     notify({JobSignal::Kind::kRetried, id, job->queue});
   }
@@ -139,7 +141,7 @@ void DbJobQueue::progress(const Job& job, const std::string& holder, int percent
       [&](StoreSession& s) { return s.jobs().set_progress(job.id, holder, percent, now); });
   if (!held) return;
   Job update = job;
-  update.status = "running";
+  update.status = JobStatus::kRunning;
   update.progress = percent;
   publish(update, /*with_progress=*/true);
 }

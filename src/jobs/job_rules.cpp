@@ -7,8 +7,7 @@
 namespace barbossa {
 
 bool is_job_status(const std::string& status) {
-  return status == "queued" || status == "running" || status == "succeeded" || status == "failed" ||
-         status == "dead" || status == "cancelled";
+  return parse_job_status(status).has_value();
 }
 
 bool is_job_queue(const std::string& queue) {

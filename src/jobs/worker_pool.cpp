@@ -302,8 +302,9 @@ std::optional<Job> JobWorkers::finish(const Job& job, Active& active, const JobO
       next = std::move(claimed);
       if (!done) {
         spdlog::warn("jobs: job {} ({}) lost its lease before it ended", job.id, job.type);
-      } else if (done->status == "failed" || done->status == "dead") {
-        spdlog::warn("jobs: job {} ({}) {}: {}", job.id, job.type, done->status, outcome.error);
+      } else if (done->status == JobStatus::kFailed || done->status == JobStatus::kDead) {
+        spdlog::warn("jobs: job {} ({}) {}: {}", job.id, job.type, to_string(done->status),
+                     outcome.error);
       }
     } catch (const std::exception& e) {
       // The lease will expire and the job run again: at-least-once.

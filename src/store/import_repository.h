@@ -9,14 +9,15 @@
 
 #include "store/move_repository.h"
 #include "store/page.h"
+#include "store/review_status.h"
 
 namespace barbossa {
 
 struct ReviewItem {
   int64_t id = 0;
-  std::string status = "pending";  // pending | approved | rejected
-  std::string path;                // the folder under IMPORT_DIR/review (absolute)
-  std::string path_name;           // its last component, what people see
+  ReviewStatus status = ReviewStatus::kPending;
+  std::string path;       // the folder under IMPORT_DIR/review (absolute)
+  std::string path_name;  // its last component, what people see
   std::string suggested_artist;
   std::string suggested_album;
   int suggested_year = 0;
@@ -54,7 +55,8 @@ class ImportRepository : public MoveRepository {
   virtual ~ImportRepository() = default;
   virtual ReviewItem create_review(const ReviewItem& item) = 0;
   virtual std::optional<ReviewItem> find_review(int64_t id) = 0;
-  // status "" : any. visible_to: only items that user brought in; nullopt: all.
+  // status "" : any, else as to_string() spells it. visible_to: only items that user brought in;
+  // nullopt: all.
   virtual PageResult<ReviewItem> list_reviews(const std::string& status,
                                               std::optional<int64_t> visible_to, Page page) = 0;
   // Rewrites status, path, path_name, suggestions, reasons, reviewer, album;

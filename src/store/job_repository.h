@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "store/job_status.h"
 #include "store/page.h"
 
 namespace barbossa {
@@ -18,8 +19,8 @@ struct Job {
   std::string queue;  // downloads | imports | exports | maintenance
   std::string type;   // handler name
   std::string payload_json = "{}";
-  std::string dedupe_key;         // empty: none
-  std::string status = "queued";  // queued | running | succeeded | failed | dead | cancelled
+  std::string dedupe_key;  // empty: none
+  JobStatus status = JobStatus::kQueued;
   int attempts = 0;
   int max_attempts = 3;
   int64_t run_after_ms = 0;
@@ -55,7 +56,7 @@ struct LeaseState {
 
 struct JobCount {
   std::string queue;
-  std::string status;
+  JobStatus status = JobStatus::kQueued;
   int64_t count = 0;
 };
 
@@ -97,7 +98,7 @@ class JobRepository {
   // missing; other states unchanged. StoreError kConflict when a live job holds
   // its dedupe key.
   virtual std::optional<Job> retry(int64_t id, int64_t now_ms) = 0;
-  // Newest first; empty status/queue: any.
+  // Newest first; empty status/queue: any (a status as to_string() spells it).
   virtual PageResult<Job> list(const std::string& status, const std::string& queue, Page page) = 0;
   virtual std::optional<Job> find(int64_t id) = 0;
   virtual std::vector<JobCount> counts() = 0;

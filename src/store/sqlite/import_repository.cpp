@@ -31,7 +31,7 @@ constexpr std::string_view kUpdateReviewSql =
 
 // Binds kUpdateReviewSql's parameters; the caller's WHERE binds ?11, the id.
 void bind_review_update(SQLite::Statement& q, const ReviewItem& item) {
-  q.bind(1, item.status);
+  q.bind(1, std::string(to_string(item.status)));
   q.bind(2, item.path);
   q.bind(3, item.path_name);
   q.bind(4, item.suggested_artist);
@@ -52,7 +52,7 @@ ReviewItem SqliteImportRepository::create_review(const ReviewItem& item) {
       "suggested_album, suggested_year, confidence, reasons, track_count, "
       "quality_summary, source, download_id, user_id, duplicate_of) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
-  q->bind(1, item.status);
+  q->bind(1, std::string(to_string(item.status)));
   q->bind(2, item.path);
   q->bind(3, item.path_name);
   q->bind(4, item.suggested_artist);

@@ -116,7 +116,7 @@ bool SqliteJobRepository::set_progress(int64_t id, const std::string& holder, in
 
 std::optional<Job> SqliteJobRepository::complete(int64_t id, const std::string& holder,
                                                  int64_t now_ms) {
-  return finish(id, holder, "succeeded", nullptr, now_ms);
+  return finish(id, holder, JobStatus::kSucceeded, nullptr, now_ms);
 }
 
 std::optional<Job> SqliteJobRepository::fail(int64_t id, const std::string& holder,
@@ -124,9 +124,10 @@ std::optional<Job> SqliteJobRepository::fail(int64_t id, const std::string& hold
                                              int64_t retry_at_ms, int64_t now_ms) {
   std::optional<Job> job = held(id, holder);
   if (!job) return std::nullopt;
-  if (job->cancel_requested) return finish(id, holder, "cancelled", &error, now_ms);
-  if (!retryable) return finish(id, holder, "failed", &error, now_ms);
-  if (job->attempts >= job->max_attempts) return finish(id, holder, "dead", &error, now_ms);
+  if (job->cancel_requested) return finish(id, holder, JobStatus::kCancelled, &error, now_ms);
+  if (!retryable) return finish(id, holder, JobStatus::kFailed, &error, now_ms);
+  if (job->attempts >= job->max_attempts)
+    return finish(id, holder, JobStatus::kDead, &error, now_ms);
   StatementHandle q = conn_.statement(
       std::string("UPDATE jobs SET status = 'queued', run_after = ?, last_error = ?, "
                   "lease_holder = NULL, "
@@ -144,7 +145,7 @@ std::optional<Job> SqliteJobRepository::fail(int64_t id, const std::string& hold
 
 std::optional<Job> SqliteJobRepository::finish_cancelled(int64_t id, const std::string& holder,
                                                          int64_t now_ms) {
-  return finish(id, holder, "cancelled", nullptr, now_ms);
+  return finish(id, holder, JobStatus::kCancelled, nullptr, now_ms);
 }
 
 std::optional<Job> SqliteJobRepository::cancel(int64_t id, int64_t now_ms) {
@@ -219,7 +220,9 @@ std::vector<JobCount> SqliteJobRepository::counts() {
   StatementHandle q = conn_.statement(
       "SELECT queue, status, COUNT(*) FROM jobs GROUP BY queue, status ORDER BY queue, status");
   std::vector<JobCount> out;
-  while (q->executeStep()) out.push_back({text(*q, 0), text(*q, 1), q->getColumn(2).getInt64()});
+  while (q->executeStep()) {
+    out.push_back({text(*q, 0), job_status_column(*q, 1), q->getColumn(2).getInt64()});
+  }
   return out;
 }
 
@@ -262,7 +265,7 @@ std::optional<Job> SqliteJobRepository::held(int64_t id, const std::string& hold
 }
 
 std::optional<Job> SqliteJobRepository::finish(int64_t id, const std::string& holder,
-                                               const char* status, const std::string* error,
+                                               JobStatus status, const std::string* error,
                                                int64_t now_ms) {
   StatementHandle q = conn_.statement(
       std::string(
@@ -271,7 +274,7 @@ std::optional<Job> SqliteJobRepository::finish(int64_t id, const std::string& ho
           "lease_expires_at = NULL, finished_at = ?3, updated_at = ?3 "
           "WHERE id = ?4 AND status = 'running' AND lease_holder = ?5 RETURNING ") +
       kJobColumns);
-  q->bind(1, status);
+  q->bind(1, std::string(to_string(status)));
   if (error != nullptr) {
     q->bind(2, *error);
   } else {

@@ -166,7 +166,7 @@ class SqliteJobRepository final : public JobRepository {
 
   // A terminal state for a job this holder runs; error nullptr keeps the last
   // error (a success after retries still shows why earlier attempts failed).
-  std::optional<Job> finish(int64_t id, const std::string& holder, const char* status,
+  std::optional<Job> finish(int64_t id, const std::string& holder, JobStatus status,
                             const std::string* error, int64_t now_ms);
 
   // Expired leases that must not run again: the cancel was requested, or the

@@ -1,10 +1,25 @@
 #include "store/sqlite/row_readers.h"
 
+#include <stdexcept>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "store/sqlite/sql_helpers.h"
 
 namespace barbossa::sqlite {
+
+JobStatus job_status_column(const SQLite::Statement& q, int col) {
+  std::string word = text(q, col);
+  if (auto status = parse_job_status(word)) return *status;
+  throw std::runtime_error("unknown job status '" + word + "' in the database");
+}
+
+ReviewStatus review_status_column(const SQLite::Statement& q, int col) {
+  std::string word = text(q, col);
+  if (auto status = parse_review_status(word)) return *status;
+  throw std::runtime_error("unknown review status '" + word + "' in the database");
+}
 
 User read_user(const SQLite::Statement& q) {
   User u;
@@ -89,7 +104,7 @@ Activity read_activity(const SQLite::Statement& q) {
 ReviewItem read_review(const SQLite::Statement& q) {
   ReviewItem r;
   r.id = q.getColumn(0).getInt64();
-  r.status = text(q, 1);
+  r.status = review_status_column(q, 1);
   r.path = text(q, 2);
   r.path_name = text(q, 3);
   r.suggested_artist = text(q, 4);
@@ -127,7 +142,7 @@ Job read_job(const SQLite::Statement& q) {
   j.type = text(q, 2);
   j.payload_json = text(q, 3);
   j.dedupe_key = text(q, 4);
-  j.status = text(q, 5);
+  j.status = job_status_column(q, 5);
   j.attempts = q.getColumn(6).getInt();
   j.max_attempts = q.getColumn(7).getInt();
   j.run_after_ms = q.getColumn(8).getInt64();

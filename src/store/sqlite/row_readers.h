@@ -45,6 +45,11 @@ inline constexpr const char* kJobColumns =
 
 inline constexpr const char* kScheduleColumns = "name, cron, enabled, last_run, next_run";
 
+// A status column. The CHECK constraints keep other words out of the tables;
+// one that got in anyway (a newer build's state) throws rather than guess.
+JobStatus job_status_column(const SQLite::Statement& q, int col);
+ReviewStatus review_status_column(const SQLite::Statement& q, int col);
+
 User read_user(const SQLite::Statement& q);
 Artist read_artist(const SQLite::Statement& q);
 Album read_album(const SQLite::Statement& q);

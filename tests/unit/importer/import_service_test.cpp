@@ -197,7 +197,7 @@ TEST_F(ImportServiceTest, ApprovingADuplicateIsAConflictAndTheItemStaysPending) 
   } catch (const ApiError& e) {
     EXPECT_EQ(e.status(), 409);
   }
-  EXPECT_EQ(importer_->find_review(dup.review_id)->status, "pending");
+  EXPECT_EQ(importer_->find_review(dup.review_id)->status, ReviewStatus::kPending);
 }
 
 // The store as it is, except that `before_durable_write` runs once, just
@@ -251,7 +251,7 @@ TEST_F(ImportServiceTest, DuplicateWhoseOriginalIsDeletedMeanwhileStillGoesToRev
   EXPECT_FALSE(racing.before_durable_write) << "the delete ran in the window";
   auto item = importer_->find_review(dup.review_id);
   ASSERT_TRUE(item.has_value());
-  EXPECT_EQ(item->status, "pending");
+  EXPECT_EQ(item->status, ReviewStatus::kPending);
   EXPECT_FALSE(item->duplicate_of.has_value()) << "it points at no deleted album";
   EXPECT_TRUE(fs::is_directory(item->path)) << "the folder is in review with its item";
   EXPECT_FALSE(fs::exists(again.folder));
@@ -328,7 +328,7 @@ TEST_F(ImportServiceTest, RejectWithDeleteFilesMovesTheFolderToTheTrashThroughTh
             std::string::npos);
   EXPECT_TRUE(fs::is_empty(root_ / "journal"));
   auto item = importer_->find_review(out.review_id);
-  EXPECT_EQ(item->status, "rejected");
+  EXPECT_EQ(item->status, ReviewStatus::kRejected);
   EXPECT_EQ(item->path, "");
 }
 
@@ -367,7 +367,7 @@ TEST_F(ImportServiceTest, ReviewDecisionWhileAnotherIsInFlightIsAConflict) {
     names.album = "Racing";
     EXPECT_THROW(importer_->approve(out.review_id, 1, "admin", names), ApiError);
     EXPECT_EQ(files_below(folder).size(), 2u);
-    EXPECT_EQ(importer_->find_review(out.review_id)->status, "pending");
+    EXPECT_EQ(importer_->find_review(out.review_id)->status, ReviewStatus::kPending);
   }
   EXPECT_EQ(reject_status(*importer_, out.review_id, false), 200);
 }
@@ -401,7 +401,7 @@ TEST_F(ImportServiceTest, ConcurrentApproveAndRejectOfOneItemHaveExactlyOneWinne
     }
     EXPECT_EQ(wins.load(), 1) << title;
     EXPECT_EQ(conflicts.load(), 1) << title;
-    EXPECT_NE(importer_->find_review(out.review_id)->status, "pending") << title;
+    EXPECT_NE(importer_->find_review(out.review_id)->status, ReviewStatus::kPending) << title;
     EXPECT_TRUE(fs::is_empty(root_ / "journal"));
   }
   // Every album's files are in exactly one place: 4 rounds x 2 files.

@@ -81,7 +81,7 @@ class JobsTest : public ::testing::Test {
 
   bool wait_status(JobQueue& q, int64_t id, const std::string& status,
                    std::chrono::milliseconds timeout = 10s) {
-    return wait_until([&] { return q.find(id)->status == status; }, timeout);
+    return wait_until([&] { return to_string(q.find(id)->status) == status; }, timeout);
   }
 
   TempDir dir_;
@@ -137,7 +137,7 @@ TEST_F(JobsTest, ClaimsDueJobsInRunAfterThenIdOrder) {
   std::optional<Job> last = claim("w", 5000);
   ASSERT_TRUE(last);
   EXPECT_EQ(last->id, a);
-  EXPECT_EQ(last->status, "running");
+  EXPECT_EQ(last->status, JobStatus::kRunning);
   EXPECT_EQ(last->attempts, 1);
   EXPECT_EQ(last->lease_holder, "w");
   EXPECT_EQ(last->lease_expires_ms, 6000);
@@ -173,7 +173,7 @@ TEST_F(JobsTest, ExpiredLeaseRunsAgainAndFencesTheOldHolder) {
     EXPECT_FALSE(fail_job(s.jobs(), id, "w1", "x", true, 1000, 1800));
     std::optional<Job> done = s.jobs().complete(id, "w2", 1800);
     ASSERT_TRUE(done);
-    EXPECT_EQ(done->status, "succeeded");
+    EXPECT_EQ(done->status, JobStatus::kSucceeded);
     EXPECT_EQ(done->progress, 100);
     EXPECT_EQ(done->finished_ms, 1800);
   });
@@ -185,7 +185,7 @@ TEST_F(JobsTest, ExpiredLeaseOnLastAttemptEndsDead) {
   int64_t id = enqueue(j, 0).id;
   ASSERT_TRUE(claim("w1", 0, 100));
   EXPECT_FALSE(claim("w2", 200));
-  EXPECT_EQ(find(id)->status, "dead");
+  EXPECT_EQ(find(id)->status, JobStatus::kDead);
   EXPECT_NE(find(id)->last_error.find("lease expired"), std::string::npos);
 }
 
@@ -195,7 +195,7 @@ TEST_F(JobsTest, RetryBacksOffExponentiallyThenSucceeds) {
   store_->write([&](StoreSession& s) {
     std::optional<Job> j = fail_job(s.jobs(), id, "w", "timeout", true, 1000, 0);
     ASSERT_TRUE(j);
-    EXPECT_EQ(j->status, "queued");
+    EXPECT_EQ(j->status, JobStatus::kQueued);
     EXPECT_EQ(j->run_after_ms, 1000);  // attempt 1 waits base
     EXPECT_EQ(j->last_error, "timeout");
   });
@@ -208,8 +208,9 @@ TEST_F(JobsTest, RetryBacksOffExponentiallyThenSucceeds) {
   std::optional<Job> third = claim("w", 3000);
   ASSERT_TRUE(third);
   EXPECT_EQ(third->attempts, 3);
-  store_->write(
-      [&](StoreSession& s) { EXPECT_EQ(s.jobs().complete(id, "w", 3100)->status, "succeeded"); });
+  store_->write([&](StoreSession& s) {
+    EXPECT_EQ(s.jobs().complete(id, "w", 3100)->status, JobStatus::kSucceeded);
+  });
 }
 
 TEST_F(JobsTest, AdminCancelAndRetry) {
@@ -219,20 +220,21 @@ TEST_F(JobsTest, AdminCancelAndRetry) {
   // Swap roles: cancel the running one and the still-queued one.
   store_->write([&](StoreSession& s) {
     std::optional<Job> c1 = s.jobs().cancel(running, 10);
-    EXPECT_EQ(c1->status, "cancelled");
+    EXPECT_EQ(c1->status, JobStatus::kCancelled);
     std::optional<Job> c2 = s.jobs().cancel(queued, 10);
-    EXPECT_EQ(c2->status, "running");
+    EXPECT_EQ(c2->status, JobStatus::kRunning);
     EXPECT_TRUE(c2->cancel_requested);
     EXPECT_TRUE(s.jobs().heartbeat(queued, "w", 1000, 20).cancel_requested);
     // A failure after a cancel request ends cancelled, not retried.
-    EXPECT_EQ(fail_job(s.jobs(), queued, "w", "stopped", true, 10, 30)->status, "cancelled");
+    EXPECT_EQ(fail_job(s.jobs(), queued, "w", "stopped", true, 10, 30)->status,
+              JobStatus::kCancelled);
     EXPECT_FALSE(s.jobs().cancel(999, 40));
     std::optional<Job> again = s.jobs().retry(queued, 40);
-    EXPECT_EQ(again->status, "queued");
+    EXPECT_EQ(again->status, JobStatus::kQueued);
     EXPECT_EQ(again->attempts, 0);
     EXPECT_FALSE(again->cancel_requested);
     // A live job with the same key blocks a second copy.
-    EXPECT_EQ(s.jobs().retry(running, 40)->status, "queued");
+    EXPECT_EQ(s.jobs().retry(running, 40)->status, JobStatus::kQueued);
   });
   store_->read([&](StoreSession& s) {
     EXPECT_EQ(s.jobs().list("queued", "", Page{}).total, 2);
@@ -325,7 +327,7 @@ TEST_F(JobsTest, WorkersCancelQueuedAndRunningJobs) {
   NewJob later = job_of("imports", "long");
   later.run_after_ms = queue.now_ms() + 3'600'000;
   int64_t queued = queue.enqueue(later).id;
-  EXPECT_EQ(queue.cancel(queued)->status, "cancelled");
+  EXPECT_EQ(queue.cancel(queued)->status, JobStatus::kCancelled);
 
   int64_t running = queue.enqueue(job_of("imports", "long")).id;
   ASSERT_TRUE(wait_until([&] { return started.load(); }));
@@ -376,7 +378,7 @@ TEST_F(JobsTest, LongMaintenanceJobDoesNotStarveImports) {
   for (int i = 0; i < 5; ++i) imports.push_back(queue.enqueue(job_of("imports", "import")).id);
   for (int64_t id : imports) ASSERT_TRUE(wait_status(queue, id, "succeeded"));
   EXPECT_EQ(max_maintenance, 1);
-  EXPECT_EQ(queue.find(m2)->status, "queued");  // waits for the one maintenance slot
+  EXPECT_EQ(queue.find(m2)->status, JobStatus::kQueued);  // waits for the one maintenance slot
   release = true;
   EXPECT_TRUE(wait_status(queue, m1, "succeeded"));
   EXPECT_TRUE(wait_status(queue, m2, "succeeded"));
@@ -499,7 +501,7 @@ TEST_F(JobsTest, StopAbandonsHandlersPastTheGraceAndLeavesTheirLeases) {
     EXPECT_EQ(workers.stop(50ms), 1u);
   }
   // Not recorded as anything: a restart or lease expiry runs it again.
-  EXPECT_EQ(queue.find(id)->status, "running");
+  EXPECT_EQ(queue.find(id)->status, JobStatus::kRunning);
 }
 
 }  // namespace

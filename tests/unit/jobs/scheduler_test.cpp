@@ -220,7 +220,7 @@ TEST_F(SchedulerTest, RunNowEnqueuesAtOnceAndUnknownIs404) {
   ASSERT_TRUE(job);
   EXPECT_EQ(job->type, "backup-database");
   EXPECT_EQ(job->queue, "maintenance");
-  EXPECT_EQ(job->status, "queued");
+  EXPECT_EQ(job->status, JobStatus::kQueued);
   EXPECT_EQ(job->run_after_ms, now_.load() * 1000);
   // Still queued: asking again gives the same job.
   EXPECT_EQ(p->scheduler.run_now("backup-database"), id);

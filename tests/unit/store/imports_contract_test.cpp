@@ -30,7 +30,7 @@ TEST_P(ImportsContract, ReviewItemsRoundTripFilterAndUpdate) {
   ReviewItem created =
       store_->write([&](StoreSession& s) { return s.imports().create_review(item); });
   EXPECT_GT(created.id, 0);
-  EXPECT_EQ(created.status, "pending");
+  EXPECT_EQ(created.status, ReviewStatus::kPending);
   EXPECT_EQ(created.reasons, item.reasons);
   EXPECT_EQ(created.download_id, std::optional<int64_t>(5));
   EXPECT_FALSE(created.reviewer_id);
@@ -44,16 +44,17 @@ TEST_P(ImportsContract, ReviewItemsRoundTripFilterAndUpdate) {
     EXPECT_EQ(s.imports().list_reviews("pending", owner.id, Page{}).total, 1);
     EXPECT_EQ(s.imports().list_reviews("approved", std::nullopt, Page{}).total, 0);
   });
-  created.status = "rejected";
+  created.status = ReviewStatus::kRejected;
   created.reviewer_id = owner.id;
   created.path = "";
   store_->write([&](StoreSession& s) { s.imports().update_review(created); });
   auto back = store_->read([&](StoreSession& s) { return s.imports().find_review(created.id); });
-  EXPECT_EQ(back->status, "rejected");
+  EXPECT_EQ(back->status, ReviewStatus::kRejected);
   EXPECT_EQ(back->reviewer_id, std::optional<int64_t>(owner.id));
   EXPECT_EQ(back->path, "");
   // The CHECK constraint keeps statuses honest.
-  created.status = "maybe";
+  // (Out of the enum's range, it is stored as "unknown".)
+  created.status = static_cast<ReviewStatus>(99);
   EXPECT_THROW(store_->write([&](StoreSession& s) { s.imports().update_review(created); }),
                std::exception);
 }
@@ -66,14 +67,14 @@ TEST_P(ImportsContract, ReviewDecisionWritesOnlyWhilePending) {
   item.path_name = "Y";
   item = store_->write([&](StoreSession& s) { return s.imports().create_review(item); });
   ReviewItem approved = item;
-  approved.status = "approved";
+  approved.status = ReviewStatus::kApproved;
   ReviewItem rejected = item;
-  rejected.status = "rejected";
+  rejected.status = ReviewStatus::kRejected;
   rejected.path = "";
   EXPECT_TRUE(store_->write([&](StoreSession& s) { return s.imports().decide_review(approved); }));
   EXPECT_FALSE(store_->write([&](StoreSession& s) { return s.imports().decide_review(rejected); }));
   auto back = store_->read([&](StoreSession& s) { return s.imports().find_review(item.id); });
-  EXPECT_EQ(back->status, "approved");
+  EXPECT_EQ(back->status, ReviewStatus::kApproved);
   EXPECT_EQ(back->path, "/data/import/review/Y");
 }
 
@@ -91,10 +92,10 @@ TEST_P(ImportsContract, ReviewDecisionAfterTheDuplicatedAlbumIsDeletedSucceeds) 
   store_->write([&](StoreSession& s) { s.library().delete_album(original.id); });
 
   ReviewItem rejected = item;  // as read before the delete
-  rejected.status = "rejected";
+  rejected.status = ReviewStatus::kRejected;
   EXPECT_TRUE(store_->write([&](StoreSession& s) { return s.imports().decide_review(rejected); }));
   auto back = store_->read([&](StoreSession& s) { return s.imports().find_review(item.id); });
-  EXPECT_EQ(back->status, "rejected");
+  EXPECT_EQ(back->status, ReviewStatus::kRejected);
   EXPECT_FALSE(back->duplicate_of.has_value());
 }
 

@@ -47,7 +47,7 @@ TEST_P(JobsContract, ClaimLeasesTheFirstDueJobAndFencesOthers) {
   std::optional<Job> job = claim("w1", 10);
   ASSERT_TRUE(job);
   EXPECT_EQ(job->id, id);
-  EXPECT_EQ(job->status, "running");
+  EXPECT_EQ(job->status, JobStatus::kRunning);
   EXPECT_EQ(job->attempts, 1);
   EXPECT_EQ(job->lease_expires_ms, 1010);
   EXPECT_FALSE(claim("w2", 500));  // leased
@@ -63,13 +63,13 @@ TEST_P(JobsContract, FailStoresTheGivenRetryTimeThenEndsDead) {
   store_->write([&](StoreSession& s) {
     std::optional<Job> j = s.jobs().fail(id, "w", "timeout", true, 1234, 0);
     ASSERT_TRUE(j);
-    EXPECT_EQ(j->status, "queued");
+    EXPECT_EQ(j->status, JobStatus::kQueued);
     EXPECT_EQ(j->run_after_ms, 1234);
     EXPECT_EQ(j->last_error, "timeout");
   });
   ASSERT_TRUE(claim("w", 1234));
   store_->write([&](StoreSession& s) {
-    EXPECT_EQ(s.jobs().fail(id, "w", "again", true, 9999, 1300)->status, "dead");
+    EXPECT_EQ(s.jobs().fail(id, "w", "again", true, 9999, 1300)->status, JobStatus::kDead);
   });
 }
 
@@ -77,7 +77,7 @@ TEST_P(JobsContract, NonRetryableFailureIsFinal) {
   int64_t id = enqueue("imports", "", 0).id;
   ASSERT_TRUE(claim("w", 0));
   store_->write([&](StoreSession& s) {
-    EXPECT_EQ(s.jobs().fail(id, "w", "bad input", false, 0, 5)->status, "failed");
+    EXPECT_EQ(s.jobs().fail(id, "w", "bad input", false, 0, 5)->status, JobStatus::kFailed);
     EXPECT_EQ(s.jobs().find(id)->finished_ms, 5);
   });
 }
@@ -85,7 +85,7 @@ TEST_P(JobsContract, NonRetryableFailureIsFinal) {
 TEST_P(JobsContract, CancelAndRetry) {
   int64_t id = enqueue("imports", "k", 0).id;
   store_->write([&](StoreSession& s) {
-    EXPECT_EQ(s.jobs().cancel(id, 1)->status, "cancelled");
+    EXPECT_EQ(s.jobs().cancel(id, 1)->status, JobStatus::kCancelled);
     EXPECT_FALSE(s.jobs().cancel(9999, 1));
   });
   // A live job took the key meanwhile: the retry is a conflict.
@@ -94,8 +94,8 @@ TEST_P(JobsContract, CancelAndRetry) {
             409);
   std::vector<JobCount> counts = store_->read([](StoreSession& s) { return s.jobs().counts(); });
   ASSERT_EQ(counts.size(), 2u);
-  EXPECT_EQ(counts[0].status, "cancelled");
-  EXPECT_EQ(counts[1].status, "queued");
+  EXPECT_EQ(counts[0].status, JobStatus::kCancelled);
+  EXPECT_EQ(counts[1].status, JobStatus::kQueued);
 }
 
 BARBOSSA_STORE_CONTRACT(JobsContract);
