@@ -8,32 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "unit/core/identify_test_util.h"
+
 namespace barbossa {
 namespace {
 
-std::string two_digits(int n) {
-  return (n < 10 ? "0" : "") + std::to_string(n);
-}
-
-TrackTags clean_track(int n, int total, int disc = 1, int disc_total = 1) {
-  TrackTags t;
-  t.file_name = two_digits(n) + ".flac";
-  t.artist = "Artist";
-  t.album_artist = "Artist";
-  t.album = "Album";
-  t.title = "Song " + std::to_string(n);
-  t.track = n;
-  t.track_total = total;
-  t.disc = disc;
-  t.disc_total = disc_total;
-  t.musicbrainz_album_id = "release";
-  return t;
-}
+using test::clean_track;
 
 std::vector<TrackTags> clean_album(int count = 4) {
-  std::vector<TrackTags> tracks;
-  for (int n = 1; n <= count; ++n) tracks.push_back(clean_track(n, count));
-  return tracks;
+  return test::clean_album(count);
 }
 
 // What one rule says of the tracks: "" when it finds nothing.
@@ -73,7 +56,7 @@ TEST(IdentifyRulesTest, EveryRuleAloneFallsBelowTheDefaultThreshold) {
 TEST(IdentifyRulesTest, MissingAlbum) {
   auto tracks = clean_album();
   tracks[1].album = "  ";
-  EXPECT_EQ(reason_of("missing album", tracks), "missing album tag: 02.flac");
+  EXPECT_EQ(reason_of("missing album", tracks), "missing album tag: 02 - Song 2.flac");
   EXPECT_DOUBLE_EQ(penalty_of("missing album"), 0.30);
 }
 
@@ -81,7 +64,7 @@ TEST(IdentifyRulesTest, MixedAlbumNames) {
   auto tracks = clean_album();
   tracks[2].album = "Other";
   EXPECT_EQ(reason_of("mixed album names", tracks),
-            "mixed album names: 'Album', 'Other' (differ from 'Album': 03.flac)");
+            "mixed album names: 'Album', 'Other' (differ from 'Album': 03 - Song 3.flac)");
   EXPECT_DOUBLE_EQ(penalty_of("mixed album names"), 0.30);
 }
 
@@ -89,7 +72,8 @@ TEST(IdentifyRulesTest, MissingArtist) {
   auto tracks = clean_album();
   tracks[0].album_artist.clear();
   tracks[0].artist.clear();
-  EXPECT_EQ(reason_of("missing artist", tracks), "missing album artist and artist: 01.flac");
+  EXPECT_EQ(reason_of("missing artist", tracks),
+            "missing album artist and artist: 01 - Song 1.flac");
   EXPECT_DOUBLE_EQ(penalty_of("missing artist"), 0.30);
 }
 
@@ -99,7 +83,7 @@ TEST(IdentifyRulesTest, MixedAlbumArtists) {
   tracks[1].artist = "Artist feat. Guest";  // guests do not count
   tracks[3].artist = "Someone";
   EXPECT_EQ(reason_of("mixed album artists", tracks),
-            "mixed album artists: 'Artist', 'Someone' (differ from 'Artist': 04.flac)");
+            "mixed album artists: 'Artist', 'Someone' (differ from 'Artist': 04 - Song 4.flac)");
   EXPECT_DOUBLE_EQ(penalty_of("mixed album artists"), 0.20);
 }
 
@@ -107,7 +91,8 @@ TEST(IdentifyRulesTest, MixedReleaseIds) {
   auto tracks = clean_album();
   tracks[3].musicbrainz_album_id = "other";
   EXPECT_EQ(reason_of("mixed release ids", tracks),
-            "mixed MusicBrainz release ids: 'release', 'other' (differ from 'release': 04.flac)");
+            "mixed MusicBrainz release ids: '11111111-2222-3333-4444-555555555555', 'other' "
+            "(differ from '11111111-2222-3333-4444-555555555555': 04 - Song 4.flac)");
   EXPECT_DOUBLE_EQ(penalty_of("mixed release ids"), 0.15);
   // A release id on some tracks only is not a mix.
   tracks[3].musicbrainz_album_id.clear();
@@ -117,28 +102,30 @@ TEST(IdentifyRulesTest, MixedReleaseIds) {
 TEST(IdentifyRulesTest, MissingTitles) {
   auto tracks = clean_album();
   tracks[0].title.clear();
-  EXPECT_EQ(reason_of("missing titles", tracks), "missing title: 01.flac");
+  EXPECT_EQ(reason_of("missing titles", tracks), "missing title: 01 - Song 1.flac");
   tracks[2].title = " ";
-  EXPECT_EQ(reason_of("missing titles", tracks), "missing titles: 01.flac, 03.flac");
+  EXPECT_EQ(reason_of("missing titles", tracks),
+            "missing titles: 01 - Song 1.flac, 03 - Song 3.flac");
   EXPECT_DOUBLE_EQ(penalty_of("missing titles"), 0.15);
 }
 
 TEST(IdentifyRulesTest, GenericTitles) {
   auto tracks = clean_album();
   tracks[1].title = "Track 02";
-  EXPECT_EQ(reason_of("generic titles", tracks), "generic title 'Track 02': 02.flac");
+  EXPECT_EQ(reason_of("generic titles", tracks), "generic title 'Track 02': 02 - Song 2.flac");
   tracks[2].title = "Untitled";
   EXPECT_EQ(reason_of("generic titles", tracks),
-            "generic titles: 'Track 02' (02.flac), 'Untitled' (03.flac)");
+            "generic titles: 'Track 02' (02 - Song 2.flac), 'Untitled' (03 - Song 3.flac)");
   EXPECT_DOUBLE_EQ(penalty_of("generic titles"), 0.15);
 }
 
 TEST(IdentifyRulesTest, MissingTrackNumbers) {
   auto tracks = clean_album();
   tracks[3].track = 0;
-  EXPECT_EQ(reason_of("missing track numbers", tracks), "missing track number: 04.flac");
+  EXPECT_EQ(reason_of("missing track numbers", tracks), "missing track number: 04 - Song 4.flac");
   tracks[0].track = 0;
-  EXPECT_EQ(reason_of("missing track numbers", tracks), "missing track numbers: 01.flac, 04.flac");
+  EXPECT_EQ(reason_of("missing track numbers", tracks),
+            "missing track numbers: 01 - Song 1.flac, 04 - Song 4.flac");
   EXPECT_DOUBLE_EQ(penalty_of("missing track numbers"), 0.15);
 }
 
@@ -146,7 +133,7 @@ TEST(IdentifyRulesTest, DuplicateTrackNumbers) {
   auto tracks = clean_album();
   tracks[3].track = 3;
   EXPECT_EQ(reason_of("duplicate track numbers", tracks),
-            "duplicate track numbers on disc 1: 3 (03.flac, 04.flac)");
+            "duplicate track numbers on disc 1: 3 (03 - Song 3.flac, 04 - Song 4.flac)");
   EXPECT_DOUBLE_EQ(penalty_of("duplicate track numbers"), 0.20);
 }
 

@@ -8,34 +8,14 @@
 #include <string>
 #include <utility>
 
+#include "unit/core/identify_test_util.h"
+
 namespace barbossa {
 namespace {
 
-std::string two_digits(int n) {
-  return (n < 10 ? "0" : "") + std::to_string(n);
-}
-
-TrackTags clean_track(int n, int total, int disc = 1, int disc_total = 1) {
-  TrackTags t;
-  t.file_name = two_digits(n) + " - Song " + std::to_string(n) + ".flac";
-  t.artist = "Artist";
-  t.album_artist = "Artist";
-  t.album = "Album";
-  t.title = "Song " + std::to_string(n);
-  t.track = n;
-  t.track_total = total;
-  t.disc = disc;
-  t.disc_total = disc_total;
-  t.year = 2011;
-  t.musicbrainz_album_id = "11111111-2222-3333-4444-555555555555";
-  return t;
-}
-
-std::vector<TrackTags> clean_album(int count = 5) {
-  std::vector<TrackTags> tracks;
-  for (int n = 1; n <= count; ++n) tracks.push_back(clean_track(n, count));
-  return tracks;
-}
+using test::clean_album;
+using test::clean_track;
+using test::two_digits;
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
