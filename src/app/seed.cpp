@@ -83,8 +83,9 @@ int64_t seed_library(Store& store, const SeedOptions& o) {
   for (int start = 0; start < o.albums; start += kBatch) {
     store.write([&](StoreSession& s) {
       for (int i = start; i < std::min(o.albums, start + kBatch); ++i) {
-        int64_t id = add_album_in(s, fmt::format("Seed Artist {}", i / 10 + 1),
-                                  fmt::format("Seed Album {}", i + 1), 2000 + i % 25, o.tracks_per_album);
+        int64_t id =
+            add_album_in(s, fmt::format("Seed Artist {}", i / 10 + 1),
+                         fmt::format("Seed Album {}", i + 1), 2000 + i % 25, o.tracks_per_album);
         if (first == 0) first = id;
       }
     });

@@ -1,5 +1,7 @@
-// Library seeding for tests and bench tooling: until the importer exists,
-// albums enter the database only through these (they never touch files).
+// Records without files, for tests and bench tooling (`barbossa dev seed`,
+// `barbossa dev add-album`): users and albums written straight to the
+// database, no audio file behind any track. Albums with files come in
+// through the importer (`barbossa import`, the watch folder).
 #pragma once
 
 #include <cstdint>
@@ -18,8 +20,10 @@ struct SeedOptions {
   std::string password = "benchpass";
 };
 
-// Creates `users` plain users and `albums` albums (one artist per 10 albums).
-// Returns the id of the first album created (0 when none).
+// Creates `users` plain users named by user_format from user_start (a name
+// that exists already is left as it is; all share one password hash) and
+// `albums` albums (one artist per 10 albums). Returns the id of the first
+// album created (0 when none).
 int64_t seed_library(Store& store, const SeedOptions& options);
 
 // Adds one album with `tracks` tracks of plausible CD quality; returns its id.

@@ -153,6 +153,126 @@ void make_dirs(const Config& config) {
   }
 }
 
+AccountOptions account_options_from(const Config& config) {
+  AccountOptions account_options;
+  account_options.token_hours = static_cast<int>(config.get_int("TOKEN_HOURS", 1, 24 * 365));
+  LoginLimits& login = account_options.login;
+  login.max_failures_per_address_and_name =
+      static_cast<int>(config.get_int("LOGIN_MAX_FAILURES", 1, 1000000));
+  login.max_failures_per_address =
+      static_cast<int>(config.get_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 1, 1000000));
+  login.window_seconds = static_cast<int>(config.get_int("LOGIN_WINDOW_SECONDS", 1, 86400));
+  login.free_name_failures = static_cast<int>(config.get_int("LOGIN_SLOW_AFTER", 0, 1000000));
+  login.max_delay_ms = static_cast<int>(config.get_int("LOGIN_MAX_DELAY_MS", 0, 60000));
+  return account_options;
+}
+
+void bootstrap_admin(AccountService& accounts, const Config& config) {
+  if (auto generated =
+          accounts.bootstrap_admin(config.get("ADMIN_USER"), config.get("ADMIN_PASSWORD"))) {
+    std::string name = config.get("ADMIN_USER").empty() ? "admin" : config.get("ADMIN_USER");
+    // Printed once, on the first start only; it is never stored in clear.
+    std::cout << "barbossa: first start: created admin user '" << name
+              << "' with password: " << *generated << std::endl;
+  }
+}
+
+// Event sequence numbers survive restarts through the meta table.
+SeqPersistence seq_in_meta(Store& store) {
+  SeqPersistence seq;
+  seq.load = [&store] {
+    auto v = store.read([](StoreSession& s) { return s.meta().get(kSeqKey); });
+    return v ? std::stoull(*v) : 0ULL;
+  };
+  seq.store = [&store](uint64_t high) {
+    store.write([high](StoreSession& s) { s.meta().put(kSeqKey, std::to_string(high)); });
+  };
+  return seq;
+}
+
+TrustedProxies trusted_proxies_from(const Config& config) {
+  try {
+    return TrustedProxies::parse(config.get("TRUSTED_PROXIES"));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(e.what());
+  }
+}
+
+// What /api/admin/health reports beyond the background work's own parts.
+std::function<nlohmann::json()> component_health(Store& store, Hub& hub, EventBus& bus,
+                                                 Background& background) {
+  return [&store, &hub, &bus, &background] {
+    nlohmann::json c = nlohmann::json::object();
+    bool db_ok = store.ping();
+    c["database"] = {{"status", db_ok ? "ok" : "down"},
+                     {"detail", "schema version " + std::to_string(store.schema_version())}};
+    c["websocket"] = {{"status", "ok"},
+                      {"detail", std::to_string(hub.connection_count()) +
+                                     " connections, last seq " + std::to_string(bus.last_seq())}};
+    c.update(background.health());
+    return c;
+  };
+}
+
+ServerOptions server_options_from(const Config& config, const TrustedProxies& proxies) {
+  ServerOptions options;
+  options.host = config.get("HOST");
+  options.port = static_cast<uint16_t>(config.get_int("PORT", 0, 65535));
+  options.io_threads = static_cast<int>(config.get_int("IO_THREADS", 1, 64));
+  options.handler_threads = static_cast<int>(config.get_int("HANDLER_THREADS", 1, 256));
+  options.max_body_bytes = static_cast<size_t>(config.get_int("MAX_BODY_BYTES", 1024, 1LL << 30));
+  options.heartbeat_seconds = static_cast<int>(config.get_int("HEARTBEAT_SECONDS", 1, 3600));
+  options.ws_deflate = config.get_bool("WS_DEFLATE");
+  options.ws_queue_messages = static_cast<size_t>(config.get_int("WS_SEND_QUEUE", 16, 1000000));
+  options.ws_queue_bytes =
+      static_cast<size_t>(config.get_int("WS_SEND_QUEUE_BYTES", 65536, 1LL << 32));
+  options.ws_stall_seconds = static_cast<int>(config.get_int("WS_STALL_SECONDS", 1, 3600));
+  options.ws_resume_per_second = static_cast<int>(config.get_int("WS_RESUME_PER_SECOND", 1, 1000));
+  options.shutdown_grace_ms = static_cast<int>(config.get_int("SHUTDOWN_GRACE_MS", 0, 60000));
+  options.max_connections = static_cast<size_t>(config.get_int("MAX_CONNECTIONS", 0, 10000000));
+  options.max_connections_per_address =
+      static_cast<size_t>(config.get_int("MAX_CONNECTIONS_PER_ADDRESS", 0, 10000000));
+  options.unlimited_address = [proxies](const std::string& address) {
+    return proxies.trusts(address);
+  };
+  options.max_queued_requests =
+      static_cast<size_t>(config.get_int("MAX_QUEUED_REQUESTS", 1, 10000000));
+  options.header_timeout_seconds =
+      static_cast<int>(config.get_int("HEADER_TIMEOUT_SECONDS", 1, 3600));
+  return options;
+}
+
+WsAuthenticator ws_authenticator(AccountService& accounts) {
+  return [&accounts](const std::string& token) -> std::optional<WsIdentity> {
+    auto user = accounts.try_authenticate(token);
+    if (!user) return std::nullopt;
+    return WsIdentity{user->id, user->username, user->is_admin, user->token_version, 0};
+  };
+}
+
+// Listens, starts the background work, serves until a signal, then stops in
+// reverse order.
+int serve_until_signal(const Config& config, Store& store, Hub& hub, Background& background,
+                       const ServerOptions& options, const Router& router,
+                       AccountService& accounts) {
+  HttpServer server(options, router, hub, ws_authenticator(accounts));
+  uint16_t port = server.listen();
+  std::optional<AccountSync> account_sync;
+  account_sync.emplace(store, hub,
+                       std::chrono::seconds(config.get_int("ACCOUNT_SYNC_SECONDS", 1, 3600)));
+  // Before "listening" is printed: whoever waits for that line may rely on
+  // the watcher and the workers being up.
+  background.start();
+  std::string url = "http://" + options.host + ":" + std::to_string(port);
+  spdlog::info("listening on {}", url);
+  std::cout << "barbossa: listening on " << url << std::endl;
+  server.run();
+  account_sync.reset();  // before hub.stop(): the hub lets go of its connections there
+  background.stop(std::chrono::milliseconds(options.shutdown_grace_ms));
+  hub.stop();
+  return 0;
+}
+
 }  // namespace
 
 std::unique_ptr<Store> open_migrated_store(const Config& config) {
@@ -203,37 +323,12 @@ int run_server(const Config& config) {
   raise_fd_limit();
   make_dirs(config);
   auto store = open_migrated_store(config);
-
-  AccountOptions account_options;
-  account_options.token_hours = static_cast<int>(config.get_int("TOKEN_HOURS", 1, 24 * 365));
-  LoginLimits& login = account_options.login;
-  login.max_failures_per_address_and_name =
-      static_cast<int>(config.get_int("LOGIN_MAX_FAILURES", 1, 1000000));
-  login.max_failures_per_address =
-      static_cast<int>(config.get_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 1, 1000000));
-  login.window_seconds = static_cast<int>(config.get_int("LOGIN_WINDOW_SECONDS", 1, 86400));
-  login.free_name_failures = static_cast<int>(config.get_int("LOGIN_SLOW_AFTER", 0, 1000000));
-  login.max_delay_ms = static_cast<int>(config.get_int("LOGIN_MAX_DELAY_MS", 0, 60000));
+  const AccountOptions account_options = account_options_from(config);
   AccountService accounts(*store, load_or_create_jwt_secret(config), account_options);
+  bootstrap_admin(accounts, config);
 
-  if (auto generated =
-          accounts.bootstrap_admin(config.get("ADMIN_USER"), config.get("ADMIN_PASSWORD"))) {
-    std::string name = config.get("ADMIN_USER").empty() ? "admin" : config.get("ADMIN_USER");
-    // Printed once, on the first start only; it is never stored in clear.
-    std::cout << "barbossa: first start: created admin user '" << name
-              << "' with password: " << *generated << std::endl;
-  }
-
-  SeqPersistence seq;
-  seq.load = [&store] {
-    auto v = store->read([](StoreSession& s) { return s.meta().get(kSeqKey); });
-    return v ? std::stoull(*v) : 0ULL;
-  };
-  seq.store = [&store](uint64_t high) {
-    store->write([high](StoreSession& s) { s.meta().put(kSeqKey, std::to_string(high)); });
-  };
   auto bus = make_memory_event_bus(static_cast<size_t>(config.get_int("EVENT_BUFFER", 1, 10000000)),
-                                   seq, config.get_bool("WS_DEFLATE"));
+                                   seq_in_meta(*store), config.get_bool("WS_DEFLATE"));
   // Fan-out threads write events into sockets (the hot path). One keeps a
   // core free for everything else and measured best on 2 cores (PERFORMANCE.md).
   Hub hub(*bus, static_cast<size_t>(config.get_int("FANOUT_THREADS", 1, 64)));
@@ -247,76 +342,17 @@ int run_server(const Config& config) {
   ApiContext api{accounts, library, activity, *bus, nullptr, 200, files.importer.get()};
   api.jobs = &background.queue();
   api.hub = &hub;
-  try {
-    api.trusted_proxies = TrustedProxies::parse(config.get("TRUSTED_PROXIES"));
-  } catch (const std::invalid_argument& e) {
-    throw ConfigError(e.what());
-  }
+  api.trusted_proxies = trusted_proxies_from(config);
   api.scheduler = &background.scheduler();
   api.integrity_report = [&store] {
     return store->read([](StoreSession& s) { return s.meta().get(kIntegrityReportKey); });
   };
-  api.component_health = [&store, &hub, &bus, &background] {
-    nlohmann::json c = nlohmann::json::object();
-    bool db_ok = store->ping();
-    c["database"] = {{"status", db_ok ? "ok" : "down"},
-                     {"detail", "schema version " + std::to_string(store->schema_version())}};
-    c["websocket"] = {{"status", "ok"},
-                      {"detail", std::to_string(hub.connection_count()) +
-                                     " connections, last seq " + std::to_string(bus->last_seq())}};
-    c.update(background.health());
-    return c;
-  };
+  api.component_health = component_health(*store, hub, *bus, background);
   auto api_handle = register_api_routes(router, api);
   router.set_fallback(make_static_handler(config.get("WEB_DIR")));
 
-  ServerOptions options;
-  options.host = config.get("HOST");
-  options.port = static_cast<uint16_t>(config.get_int("PORT", 0, 65535));
-  options.io_threads = static_cast<int>(config.get_int("IO_THREADS", 1, 64));
-  options.handler_threads = static_cast<int>(config.get_int("HANDLER_THREADS", 1, 256));
-  options.max_body_bytes = static_cast<size_t>(config.get_int("MAX_BODY_BYTES", 1024, 1LL << 30));
-  options.heartbeat_seconds = static_cast<int>(config.get_int("HEARTBEAT_SECONDS", 1, 3600));
-  options.ws_deflate = config.get_bool("WS_DEFLATE");
-  options.ws_queue_messages = static_cast<size_t>(config.get_int("WS_SEND_QUEUE", 16, 1000000));
-  options.ws_queue_bytes =
-      static_cast<size_t>(config.get_int("WS_SEND_QUEUE_BYTES", 65536, 1LL << 32));
-  options.ws_stall_seconds = static_cast<int>(config.get_int("WS_STALL_SECONDS", 1, 3600));
-  options.ws_resume_per_second =
-      static_cast<int>(config.get_int("WS_RESUME_PER_SECOND", 1, 1000));
-  options.shutdown_grace_ms = static_cast<int>(config.get_int("SHUTDOWN_GRACE_MS", 0, 60000));
-  options.max_connections = static_cast<size_t>(config.get_int("MAX_CONNECTIONS", 0, 10000000));
-  options.max_connections_per_address =
-      static_cast<size_t>(config.get_int("MAX_CONNECTIONS_PER_ADDRESS", 0, 10000000));
-  options.unlimited_address = [proxies = api.trusted_proxies](const std::string& address) {
-    return proxies.trusts(address);
-  };
-  options.max_queued_requests =
-      static_cast<size_t>(config.get_int("MAX_QUEUED_REQUESTS", 1, 10000000));
-  options.header_timeout_seconds =
-      static_cast<int>(config.get_int("HEADER_TIMEOUT_SECONDS", 1, 3600));
-
-  WsAuthenticator ws_auth = [&accounts](const std::string& token) -> std::optional<WsIdentity> {
-    auto user = accounts.try_authenticate(token);
-    if (!user) return std::nullopt;
-    return WsIdentity{user->id, user->username, user->is_admin, user->token_version, 0};
-  };
-  HttpServer server(options, router, hub, ws_auth);
-  uint16_t port = server.listen();
-  std::optional<AccountSync> account_sync;
-  account_sync.emplace(*store, hub,
-                       std::chrono::seconds(config.get_int("ACCOUNT_SYNC_SECONDS", 1, 3600)));
-  // Before "listening" is printed: whoever waits for that line may rely on
-  // the watcher and the workers being up.
-  background.start();
-  std::string url = "http://" + options.host + ":" + std::to_string(port);
-  spdlog::info("listening on {}", url);
-  std::cout << "barbossa: listening on " << url << std::endl;
-  server.run();
-  account_sync.reset();  // before hub.stop(): the hub lets go of its connections there
-  background.stop(std::chrono::milliseconds(options.shutdown_grace_ms));
-  hub.stop();
-  return 0;
+  const ServerOptions options = server_options_from(config, api.trusted_proxies);
+  return serve_until_signal(config, *store, hub, background, options, router, accounts);
 }
 
 }  // namespace barbossa

@@ -1,6 +1,9 @@
-// The composition root: builds the store, bus, hub, services and HTTP server
-// from the configuration and wires them together. Nothing else constructs
-// backends, so swapping an embedded backend for a scale-out one happens here.
+// The composition root of `barbossa serve`: builds the store, bus, hub,
+// services, background work and HTTP server from the configuration and wires
+// them together. The offline commands open the store through
+// open_migrated_store too; besides this file only `barbossa import`
+// (app/cli_library.cpp) makes an event bus, an in-memory one. So swapping an
+// embedded backend for a scale-out one happens here.
 #pragma once
 
 #include <memory>

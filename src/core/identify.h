@@ -2,7 +2,8 @@
 // track list) and a confidence in [0, 1] with the reasons that lowered it. A
 // fully and consistently tagged album scores 1.0; each defect subtracts enough
 // to fall below the default import threshold (0.95) and adds one reason that
-// names the defect and the files it concerns. Pure: no I/O.
+// names the defect and the files it concerns (one rule per defect:
+// core/identify_rules.h). Pure: no I/O.
 //
 // Choices the spec leaves open: names vote by normalize_name() and the most
 // common spelling of the winning group wins (ties: the first track's); a track

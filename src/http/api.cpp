@@ -114,46 +114,56 @@ class Api {
     return p;
   }
 
+  // Grouped by area, in the order the routes were always added.
   void register_routes(Router& r) {
-    r.add("GET", "/health", [](const HttpRequest&) { return ok(json{{"status", "ok"}}); });
-
-    r.add("POST", "/api/auth/login", [this](const HttpRequest& req) {
-      json body = parse_body(req);
-      std::string username = req_string(body, "username");
-      std::string password = req_string(body, "password");
-      if (username.size() > 256 || password.size() > 1024) {
-        throw ApiError::unauthorized("Invalid username or password");
-      }
-      std::string client = c_.trusted_proxies.client(req.client_address, req.forwarded_for);
-      // Refused (429) or slowed before the password is looked at: a delay
-      // served after the check would let guesses from many addresses be
-      // hashed in parallel. The admission holds the name's one slot for
-      // failing addresses until the attempt is answered.
-      LoginAdmission admission = c_.accounts.admit_login(username, client);
-      auto attempt = [this, username, password, client, slot = admission.in_flight] {
-        LoginResult result = c_.accounts.login(username, password, client);
-        json out = json::object();
-        out["access_token"] = result.access_token;
-        out["token_type"] = "bearer";
-        out["expires_in"] = result.expires_in;
-        out["user"] = auth_user_json(result.user);
-        return ok(out);
-      };
-      if (admission.delay.count() == 0) return attempt();
-      HttpResponse held;
-      held.delay = admission.delay;
-      held.then = std::move(attempt);  // on a handler thread once the timer fires
-      return held;
-    });
-    r.add("GET", "/api/auth/me",
-          [this](const HttpRequest& req) { return ok(auth_user_json(user(req))); });
-
+    register_accounts(r);
     register_admin_users(r);
     register_library(r);
     register_hearts(r);
     register_review(r);
     register_admin_jobs(r);
+    register_activity(r);
+    register_admin_status(r);
+  }
 
+ private:
+  void register_accounts(Router& r) {
+    r.add("GET", "/health", [](const HttpRequest&) { return ok(json{{"status", "ok"}}); });
+    r.add("POST", "/api/auth/login", [this](const HttpRequest& req) { return login(req); });
+    r.add("GET", "/api/auth/me",
+          [this](const HttpRequest& req) { return ok(auth_user_json(user(req))); });
+  }
+
+  HttpResponse login(const HttpRequest& req) {
+    json body = parse_body(req);
+    std::string username = req_string(body, "username");
+    std::string password = req_string(body, "password");
+    if (username.size() > 256 || password.size() > 1024) {
+      throw ApiError::unauthorized("Invalid username or password");
+    }
+    std::string client = c_.trusted_proxies.client(req.client_address, req.forwarded_for);
+    // Refused (429) or slowed before the password is looked at: a delay
+    // served after the check would let guesses from many addresses be
+    // hashed in parallel. The admission holds the name's one slot for
+    // failing addresses until the attempt is answered.
+    LoginAdmission admission = c_.accounts.admit_login(username, client);
+    auto attempt = [this, username, password, client, slot = admission.in_flight] {
+      LoginResult result = c_.accounts.login(username, password, client);
+      json out = json::object();
+      out["access_token"] = result.access_token;
+      out["token_type"] = "bearer";
+      out["expires_in"] = result.expires_in;
+      out["user"] = auth_user_json(result.user);
+      return ok(out);
+    };
+    if (admission.delay.count() == 0) return attempt();
+    HttpResponse held;
+    held.delay = admission.delay;
+    held.then = std::move(attempt);  // on a handler thread once the timer fires
+    return held;
+  }
+
+  void register_activity(Router& r) {
     r.add("GET", "/api/activity", [this](const HttpRequest& req) {
       user(req);
       int64_t limit = req.query_int("limit", 50, 1, c_.max_page);
@@ -165,7 +175,9 @@ class Api {
       out["items"] = std::move(items);
       return ok(out);
     });
+  }
 
+  void register_admin_status(Router& r) {
     r.add("GET", "/api/admin/health", [this](const HttpRequest& req) {
       admin(req);
       json components = c_.component_health ? c_.component_health() : json::object();
@@ -181,37 +193,39 @@ class Api {
     });
 
     // Admin message to one user's open pages (a `notification` event).
-    r.add("POST", "/api/admin/notifications", [this](const HttpRequest& req) {
-      admin(req);
-      json body = parse_body(req);
-      auto it = body.find("user_id");
-      if (it == body.end() || !it->is_number_integer() || it->get<int64_t>() <= 0) {
-        throw ApiError::bad_request("Field 'user_id' must be a positive integer");
-      }
-      int64_t target = it->get<int64_t>();
-      std::string title = req_string(body, "title");
-      std::string message = req_string(body, "message");
-      std::string level = opt_string(body, "level").value_or("info");
-      if (title.size() > 200) throw ApiError::bad_request("Field 'title' is longer than 200 bytes");
-      if (message.size() > 16384)
-        throw ApiError::bad_request("Field 'message' is longer than 16384 bytes");
-      if (level != "info" && level != "success" && level != "warning" && level != "error") {
-        throw ApiError::bad_request("Field 'level' must be info, success, warning or error");
-      }
-      c_.accounts.get_user(target);  // 404 for an unknown user
-      json payload = json::object();
-      payload["title"] = title;
-      payload["message"] = message;
-      payload["level"] = level;
-      uint64_t seq =
-          publish("notification", Channel::kNone, Audience::user(target), std::move(payload));
-      json out = json::object();
-      out["seq"] = seq;
-      return ok(out, 202);
-    });
+    r.add("POST", "/api/admin/notifications",
+          [this](const HttpRequest& req) { return notify_user(req); });
   }
 
- private:
+  HttpResponse notify_user(const HttpRequest& req) {
+    admin(req);
+    json body = parse_body(req);
+    auto it = body.find("user_id");
+    if (it == body.end() || !it->is_number_integer() || it->get<int64_t>() <= 0) {
+      throw ApiError::bad_request("Field 'user_id' must be a positive integer");
+    }
+    int64_t target = it->get<int64_t>();
+    std::string title = req_string(body, "title");
+    std::string message = req_string(body, "message");
+    std::string level = opt_string(body, "level").value_or("info");
+    if (title.size() > 200) throw ApiError::bad_request("Field 'title' is longer than 200 bytes");
+    if (message.size() > 16384)
+      throw ApiError::bad_request("Field 'message' is longer than 16384 bytes");
+    if (level != "info" && level != "success" && level != "warning" && level != "error") {
+      throw ApiError::bad_request("Field 'level' must be info, success, warning or error");
+    }
+    c_.accounts.get_user(target);  // 404 for an unknown user
+    json payload = json::object();
+    payload["title"] = title;
+    payload["message"] = message;
+    payload["level"] = level;
+    uint64_t seq =
+        publish("notification", Channel::kNone, Audience::user(target), std::move(payload));
+    json out = json::object();
+    out["seq"] = seq;
+    return ok(out, 202);
+  }
+
   void register_admin_users(Router& r) {
     r.add("GET", "/api/admin/users", [this](const HttpRequest& req) {
       admin(req);

@@ -146,6 +146,19 @@ struct HttpServer::Impl {
   awaitable<void> http_session(tcp::socket socket, ConnectionSlot slot);
   awaitable<void> serve(beast::tcp_stream& stream, const std::string& client, ConnectionSlot& slot,
                         SessionState& state);
+  // The steps of serve(), one request at a time.
+  using Request = http::request<http::string_body>;
+  awaitable<bool> read_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                               http::request_parser<http::string_body>& parser,
+                               const std::string& client);
+  awaitable<void> answer_read_error(beast::tcp_stream& stream, beast::error_code ec, size_t bytes,
+                                    const std::string& client);
+  void begin_request(const Request& request, SessionState& state);
+  awaitable<void> upgrade_to_websocket(beast::tcp_stream& stream, const std::string& client,
+                                       ConnectionSlot& slot, SessionState& state, Request& request);
+  awaitable<bool> answer(beast::tcp_stream& stream, const std::string& client, SessionState& state,
+                         const Request& request);
+  awaitable<HttpResponse> run_handler(HttpRequest& plain, const Request& request);
   awaitable<void> shutdown_sequence();
   awaitable<HttpResponse> finish_held(const HttpRequest& plain, const HttpResponse& held);
   awaitable<void> write_error(beast::tcp_stream& stream, int status, std::string_view code,
@@ -418,129 +431,164 @@ awaitable<void> HttpServer::Impl::serve(beast::tcp_stream& stream, const std::st
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;
-    parser.body_limit(options.max_body_bytes);
-    parser.header_limit(16 * 1024);
-    // Headers within HEADER_TIMEOUT_SECONDS of the connection or of the last
-    // response (slowloris); then the body within the idle timeout. Beast
-    // closes the socket when the time is up.
-    stream.expires_after(std::chrono::seconds(options.header_timeout_seconds));
-    auto [ec, bytes] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
-    if (!ec && !parser.is_done()) {
-      stream.expires_after(std::chrono::seconds(options.idle_timeout_seconds));
-      std::tie(ec, bytes) = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
-    }
-    if (ec) {
-      if (ec == http::error::body_limit) {
-        co_await write_error(stream, 413, "too_large", "Request body is too large");
-      } else if (ec == http::error::header_limit) {
-        co_await write_error(stream, 431, "header_too_large", "Request headers are too large");
-      } else if (ec == beast::error::timeout) {
-        spdlog::debug("closing a connection from {}: request not complete in time", client);
-      } else if (ec != http::error::end_of_stream && ec != asio::error::connection_reset &&
-                 ec != asio::error::eof && ec != asio::error::operation_aborted && bytes > 0) {
-        co_await write_error(stream, 400, "bad_request", "Malformed HTTP request");
-      }
-      co_return;
-    }
+    if (!co_await read_request(stream, buffer, parser, client)) co_return;
     auto request = parser.release();
-    state.method = std::string(request.method_string());
-    // The raw (still percent-encoded) path: Beast admits no control bytes in
-    // a target, whereas the decoded path could carry "%0a" and forge lines.
-    // Paths only: query strings may carry tokens, which never reach the log.
-    state.raw_path = std::string(request.target().substr(0, request.target().find('?')));
-    state.awaiting_response = true;
-    throw_if_requested(request, "http_session");
-
+    begin_request(request, state);
     if (websocket::is_upgrade(request)) {
-      HttpRequest plain = to_plain(request, client);
-      if (plain.path != "/ws") {
-        co_await write_error(stream, 404, "not_found", "No WebSocket endpoint here");
-        co_return;
-      }
-      // Sockets attached after shut_down_all would never get their 1001.
-      if (stopping.load()) {
-        co_await write_error(stream, 503, "shutting_down", "Server is shutting down");
-        co_return;
-      }
-      QueueTicket ticket(queued_requests, options.max_queued_requests);
-      if (!ticket.admitted()) {
-        co_await write_error(stream, 503, "busy", "Server is busy; try again shortly", 1);
-        co_return;
-      }
-      std::string token = plain.query_string("token");
-      // The token check touches the database: keep it off the I/O threads.
-      // Capture by reference only (`token` lives in this frame until the
-      // await returns): GCC 12 copies a coroutine lambda's closure bitwise
-      // inside co_spawn, so a captured std::string is corrupted (an empty
-      // token read as non-empty, a long one crashed the server in free()).
-      // Read before the check: an account change the hub learns of after
-      // it still applies when the socket attaches (Hub::attach).
-      const uint64_t checked_at = hub.account_epoch();
-      auto identity = co_await asio::co_spawn(
-          handlers,
-          [this, &token, &ticket]() -> awaitable<std::optional<WsIdentity>> {
-            ticket.leave();
-            co_return token.empty() ? std::nullopt : authenticate(token);
-          },
-          use_awaitable);
-      if (identity) identity->checked_at = checked_at;
-      spdlog::debug("GET /ws from {} ({})", client, identity ? "accepted" : "invalid token");
-      // The connection's slot is released when the session is destroyed.
-      std::shared_ptr<WsSession> session(
-          std::make_unique<WsSession>(std::move(stream), hub, options).release(),
-          [held = std::move(slot)](WsSession* s) { std::default_delete<WsSession>()(s); });
-      state.awaiting_response = false;
-      session->run(std::move(request), std::move(identity));
+      co_await upgrade_to_websocket(stream, client, slot, state, request);
       co_return;
     }
-
-    auto started = std::chrono::steady_clock::now();
-    bool keep_alive = request.keep_alive();
-    bool head = request.method() == http::verb::head;
-    unsigned version = request.version();
-    HttpRequest plain = to_plain(request, client);
-    ActiveRequest active(active_requests);
-    HttpResponse response;
-    if (plain.path == "\x01invalid" || plain.query.count("\x01invalid")) {
-      response = HttpResponse::error(400, "bad_request", "Malformed request target");
-    } else if (QueueTicket ticket(queued_requests, options.max_queued_requests);
-               !ticket.admitted()) {
-      uint64_t held_back = 0;
-      if (busy_warnings.should_log(held_back)) {
-        spdlog::warn("{} request(s) wait for a handler thread: answering 503 (MAX_QUEUED_REQUESTS)",
-                     options.max_queued_requests);
-      }
-      response = busy_response();
-    } else {
-      const bool inject = fault_requested(request, "http_handler");
-      response = co_await asio::co_spawn(
-          handlers,
-          [this, &plain, &ticket, inject]() -> awaitable<HttpResponse> {
-            ticket.leave();
-            if (inject) fault::maybe_throw("http_handler");
-            co_return router.handle(plain);
-          },
-          use_awaitable);
-    }
-    if (response.delay.count() > 0) {
-      // A slowed login: held on a timer, not on a handler thread.
-      asio::steady_timer hold(ioc);
-      hold.expires_after(response.delay);
-      co_await hold.async_wait(tuple_awaitable);
-    }
-    if (response.then) response = co_await finish_held(plain, response);
-    int status = response.status;
-    keep_alive = keep_alive && !stopping.load();
-    auto res = to_beast(std::move(response), version, keep_alive, head);
-    state.awaiting_response = false;
-    // The read's deadline may have passed while the handler ran.
-    stream.expires_after(std::chrono::seconds(options.idle_timeout_seconds));
-    auto [wec, wbytes] = co_await http::async_write(stream, res, tuple_awaitable);
-    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-                  .count();
-    spdlog::info("{} {} {} {:.1f}ms {}", plain.method, state.raw_path, status, ms, client);
-    if (wec || !keep_alive) co_return;
+    if (!co_await answer(stream, client, state, request)) co_return;
   }
+}
+
+// False when the connection ends instead (closed, timed out, or a request
+// that gets an error answer first).
+awaitable<bool> HttpServer::Impl::read_request(beast::tcp_stream& stream,
+                                               beast::flat_buffer& buffer,
+                                               http::request_parser<http::string_body>& parser,
+                                               const std::string& client) {
+  parser.body_limit(options.max_body_bytes);
+  parser.header_limit(16 * 1024);
+  // Headers within HEADER_TIMEOUT_SECONDS of the connection or of the last
+  // response (slowloris); then the body within the idle timeout. Beast
+  // closes the socket when the time is up.
+  stream.expires_after(std::chrono::seconds(options.header_timeout_seconds));
+  auto [ec, bytes] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
+  if (!ec && !parser.is_done()) {
+    stream.expires_after(std::chrono::seconds(options.idle_timeout_seconds));
+    std::tie(ec, bytes) = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+  }
+  if (!ec) co_return true;
+  co_await answer_read_error(stream, ec, bytes, client);
+  co_return false;
+}
+
+awaitable<void> HttpServer::Impl::answer_read_error(beast::tcp_stream& stream, beast::error_code ec,
+                                                    size_t bytes, const std::string& client) {
+  if (ec == http::error::body_limit) {
+    co_await write_error(stream, 413, "too_large", "Request body is too large");
+  } else if (ec == http::error::header_limit) {
+    co_await write_error(stream, 431, "header_too_large", "Request headers are too large");
+  } else if (ec == beast::error::timeout) {
+    spdlog::debug("closing a connection from {}: request not complete in time", client);
+  } else if (ec != http::error::end_of_stream && ec != asio::error::connection_reset &&
+             ec != asio::error::eof && ec != asio::error::operation_aborted && bytes > 0) {
+    co_await write_error(stream, 400, "bad_request", "Malformed HTTP request");
+  }
+}
+
+void HttpServer::Impl::begin_request(const Request& request, SessionState& state) {
+  state.method = std::string(request.method_string());
+  // The raw (still percent-encoded) path: Beast admits no control bytes in
+  // a target, whereas the decoded path could carry "%0a" and forge lines.
+  // Paths only: query strings may carry tokens, which never reach the log.
+  state.raw_path = std::string(request.target().substr(0, request.target().find('?')));
+  state.awaiting_response = true;
+  throw_if_requested(request, "http_session");
+}
+
+// Hands the connection to a WebSocket session once the token is checked (an
+// invalid token still gets a session, which closes with 4001).
+awaitable<void> HttpServer::Impl::upgrade_to_websocket(beast::tcp_stream& stream,
+                                                       const std::string& client,
+                                                       ConnectionSlot& slot, SessionState& state,
+                                                       Request& request) {
+  HttpRequest plain = to_plain(request, client);
+  if (plain.path != "/ws") {
+    co_await write_error(stream, 404, "not_found", "No WebSocket endpoint here");
+    co_return;
+  }
+  // Sockets attached after shut_down_all would never get their 1001.
+  if (stopping.load()) {
+    co_await write_error(stream, 503, "shutting_down", "Server is shutting down");
+    co_return;
+  }
+  QueueTicket ticket(queued_requests, options.max_queued_requests);
+  if (!ticket.admitted()) {
+    co_await write_error(stream, 503, "busy", "Server is busy; try again shortly", 1);
+    co_return;
+  }
+  std::string token = plain.query_string("token");
+  // The token check touches the database: keep it off the I/O threads.
+  // Capture by reference only (`token` lives in this frame until the
+  // await returns): GCC 12 copies a coroutine lambda's closure bitwise
+  // inside co_spawn, so a captured std::string is corrupted (an empty
+  // token read as non-empty, a long one crashed the server in free()).
+  // Read before the check: an account change the hub learns of after
+  // it still applies when the socket attaches (Hub::attach).
+  const uint64_t checked_at = hub.account_epoch();
+  auto identity = co_await asio::co_spawn(
+      handlers,
+      [this, &token, &ticket]() -> awaitable<std::optional<WsIdentity>> {
+        ticket.leave();
+        co_return token.empty() ? std::nullopt : authenticate(token);
+      },
+      use_awaitable);
+  if (identity) identity->checked_at = checked_at;
+  spdlog::debug("GET /ws from {} ({})", client, identity ? "accepted" : "invalid token");
+  // The connection's slot is released when the session is destroyed.
+  std::shared_ptr<WsSession> session(
+      std::make_unique<WsSession>(std::move(stream), hub, options).release(),
+      [held = std::move(slot)](WsSession* s) { std::default_delete<WsSession>()(s); });
+  state.awaiting_response = false;
+  session->run(std::move(request), std::move(identity));
+}
+
+// Runs the request's handler, writes its response and logs it. True when
+// the connection stays open for the next request.
+awaitable<bool> HttpServer::Impl::answer(beast::tcp_stream& stream, const std::string& client,
+                                         SessionState& state, const Request& request) {
+  auto started = std::chrono::steady_clock::now();
+  bool keep_alive = request.keep_alive();
+  bool head = request.method() == http::verb::head;
+  unsigned version = request.version();
+  HttpRequest plain = to_plain(request, client);
+  ActiveRequest active(active_requests);
+  HttpResponse response = co_await run_handler(plain, request);
+  if (response.delay.count() > 0) {
+    // A slowed login: held on a timer, not on a handler thread.
+    asio::steady_timer hold(ioc);
+    hold.expires_after(response.delay);
+    co_await hold.async_wait(tuple_awaitable);
+  }
+  if (response.then) response = co_await finish_held(plain, response);
+  int status = response.status;
+  keep_alive = keep_alive && !stopping.load();
+  auto res = to_beast(std::move(response), version, keep_alive, head);
+  state.awaiting_response = false;
+  // The read's deadline may have passed while the handler ran.
+  stream.expires_after(std::chrono::seconds(options.idle_timeout_seconds));
+  auto [wec, wbytes] = co_await http::async_write(stream, res, tuple_awaitable);
+  auto ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  spdlog::info("{} {} {} {:.1f}ms {}", plain.method, state.raw_path, status, ms, client);
+  co_return !wec && keep_alive;
+}
+
+// The router's answer, on a handler thread, within the bounded queue.
+awaitable<HttpResponse> HttpServer::Impl::run_handler(HttpRequest& plain, const Request& request) {
+  if (plain.path == "\x01invalid" || plain.query.count("\x01invalid")) {
+    co_return HttpResponse::error(400, "bad_request", "Malformed request target");
+  }
+  QueueTicket ticket(queued_requests, options.max_queued_requests);
+  if (!ticket.admitted()) {
+    uint64_t held_back = 0;
+    if (busy_warnings.should_log(held_back)) {
+      spdlog::warn("{} request(s) wait for a handler thread: answering 503 (MAX_QUEUED_REQUESTS)",
+                   options.max_queued_requests);
+    }
+    co_return busy_response();
+  }
+  const bool inject = fault_requested(request, "http_handler");
+  co_return co_await asio::co_spawn(
+      handlers,
+      [this, &plain, &ticket, inject]() -> awaitable<HttpResponse> {
+        ticket.leave();
+        if (inject) fault::maybe_throw("http_handler");
+        co_return router.handle(plain);
+      },
+      use_awaitable);
 }
 
 }  // namespace barbossa
