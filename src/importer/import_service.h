@@ -2,6 +2,14 @@
 // out (SPEC §5). Scan (parallel), identify, decide by rules, move atomically
 // with a journal, record in one transaction, then publish events.
 //
+// The stages live in their own files; this class runs them in order and
+// holds what they share (the in-flight albums, the folder leases):
+//   decide   importer/duplicate_lookup.h + core/import_decision.h (rules)
+//   plan     importer/import_plan.h (library layout, review and reject targets)
+//   move and record  files/journaled_change.h via services/journaled_write.h,
+//            the rows from importer/import_record.h
+//   publish  importer/import_publish.h (links, events of services/events.h)
+//
 // Scanning, moving and recording run concurrently; deciding is one album at
 // a time and waits for any album in flight that it could duplicate (the
 // duplicate check must see the albums before it). The database's unique
