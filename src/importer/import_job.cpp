@@ -128,11 +128,7 @@ std::string outcome_summary(const ImportOutcome& o) {
 
 ImportJob::ImportJob(Store& store, ImportService& importer, std::vector<ImportInbox> inboxes,
                      ImportJobPorts ports)
-    : store_(store),
-      importer_(importer),
-      inboxes_(std::move(inboxes)),
-      ports_(std::move(ports)),
-      seen_(store) {}
+    : importer_(importer), inboxes_(std::move(inboxes)), ports_(std::move(ports)), seen_(store) {}
 
 void ImportJob::run(int64_t job_id, const std::string& payload_text,
                     const std::function<bool()>& cancelled) {

@@ -115,7 +115,6 @@ class ImportJob {
                           const std::function<bool()>& cancelled);
   int64_t queue_staging_import(const std::filesystem::path& staging, const std::string& source);
 
-  Store& store_;
   ImportService& importer_;
   std::vector<ImportInbox> inboxes_;
   ImportJobPorts ports_;
