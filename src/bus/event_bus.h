@@ -65,6 +65,11 @@ struct EventDraft {
   std::shared_ptr<const nlohmann::json> payload;
 };
 
+// The one way to fill a draft, so every event type's builder (services/
+// events.h, jobs/job_queue.cpp, http/api.cpp) reads the same.
+EventDraft make_event_draft(std::string type, Channel channel, Audience audience,
+                            nlohmann::json payload, std::string coalesce_key = {});
+
 class EventBus {
  public:
   using Subscriber = std::function<void(const EventPtr&)>;

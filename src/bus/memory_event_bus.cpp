@@ -1,8 +1,8 @@
 #include <deque>
 #include <mutex>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "bus/event_bus.h"
 #include "core/fault.h"
@@ -11,6 +11,18 @@
 #include "core/ws_frame.h"
 
 namespace barbossa {
+
+EventDraft make_event_draft(std::string type, Channel channel, Audience audience,
+                            nlohmann::json payload, std::string coalesce_key) {
+  EventDraft d;
+  d.type = std::move(type);
+  d.channel = channel;
+  d.audience = audience;
+  d.coalesce_key = std::move(coalesce_key);
+  d.payload = std::make_shared<const nlohmann::json>(std::move(payload));
+  return d;
+}
+
 namespace {
 
 // Sequence numbers are reserved from storage in blocks, so a publish writes
@@ -51,7 +63,8 @@ class MemoryEventBus final : public EventBus {
     // throwing out of publish() under the bus lock.
     event->json = std::make_shared<const std::string>(
         message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    event->frame = std::make_shared<const std::string>(ws_encode_frame(WsOpcode::kText, *event->json));
+    event->frame =
+        std::make_shared<const std::string>(ws_encode_frame(WsOpcode::kText, *event->json));
     if (deflate_) {
       event->deflated_frame = std::make_shared<const std::string>(
           ws_encode_frame(WsOpcode::kText, ws_deflate(*event->json), /*compressed=*/true));

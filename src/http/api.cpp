@@ -294,12 +294,7 @@ class Api {
   }
 
   uint64_t publish(const char* type, Channel channel, Audience audience, json payload) {
-    EventDraft draft;
-    draft.type = type;
-    draft.channel = channel;
-    draft.audience = audience;
-    draft.payload = std::make_shared<const json>(std::move(payload));
-    return c_.bus.publish(draft);
+    return c_.bus.publish(make_event_draft(type, channel, audience, std::move(payload)));
   }
 
   void register_library(Router& r) {

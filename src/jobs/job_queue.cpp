@@ -24,25 +24,20 @@ DbJobQueue::DbJobQueue(Store& store, EventBus* bus, JobClock clock)
 // newest state, which carries everything the older ones said.
 void DbJobQueue::publish(const std::optional<Job>& job, bool with_progress) {
   if (bus_ == nullptr || !job) return;
-  auto payload = std::make_shared<nlohmann::json>();
-  (*payload)["job_id"] = job->id;
-  (*payload)["queue"] = job->queue;
-  (*payload)["type"] = job->type;
-  (*payload)["status"] = to_string(job->status);
-  (*payload)["attempts"] = job->attempts;
+  nlohmann::json payload = nlohmann::json::object();
+  payload["job_id"] = job->id;
+  payload["queue"] = job->queue;
+  payload["type"] = job->type;
+  payload["status"] = to_string(job->status);
+  payload["attempts"] = job->attempts;
   if (with_progress || job->status == JobStatus::kRunning || job->status == JobStatus::kSucceeded) {
-    (*payload)["progress"] = job->progress;
+    payload["progress"] = job->progress;
   }
   if (!job->last_error.empty() && job->status != JobStatus::kSucceeded) {
-    (*payload)["error"] = job->last_error;
+    payload["error"] = job->last_error;
   }
-  EventDraft draft;
-  draft.type = "job_update";
-  draft.channel = Channel::kSystem;
-  draft.audience = Audience::admins_only();
-  draft.coalesce_key = "job:" + std::to_string(job->id);
-  draft.payload = std::move(payload);
-  bus_->publish(draft);
+  bus_->publish(make_event_draft("job_update", Channel::kSystem, Audience::admins_only(),
+                                 std::move(payload), "job:" + std::to_string(job->id)));
 }
 
 void DbJobQueue::notify(const JobSignal& signal) {

@@ -11,12 +11,7 @@ namespace {
 using nlohmann::json;
 
 EventDraft draft(const char* type, Channel channel, Audience audience, json payload) {
-  EventDraft d;
-  d.type = type;
-  d.channel = channel;
-  d.audience = audience;
-  d.payload = std::make_shared<const json>(std::move(payload));
-  return d;
+  return make_event_draft(type, channel, audience, std::move(payload));
 }
 
 json optional_json(const std::optional<int64_t>& v) {

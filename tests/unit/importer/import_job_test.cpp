@@ -62,9 +62,6 @@ class ImportJobTest : public StageTest {
  protected:
   void SetUp() override {
     StageTest::SetUp();
-    SeqPersistence none{[] { return uint64_t{0}; }, [](uint64_t) {}};
-    bus_ = make_memory_event_bus(100, none);
-    activity_ = std::make_unique<ActivityService>(*store_, *bus_);
     links_ = std::make_unique<UserLinks>(root_ / "library", root_ / "users");
     mover_ = std::make_unique<AlbumMover>(root_ / "journal");
     identifier_ = make_tag_identifier();
@@ -99,8 +96,6 @@ class ImportJobTest : public StageTest {
   fs::path seed_;
   std::map<fs::path, std::string> signatures_;
   std::vector<ImportJobPayload> queued_;
-  std::unique_ptr<EventBus> bus_;
-  std::unique_ptr<ActivityService> activity_;
   std::unique_ptr<UserLinks> links_;
   std::unique_ptr<AlbumMover> mover_;
   std::unique_ptr<Identifier> identifier_;

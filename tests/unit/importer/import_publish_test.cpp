@@ -5,8 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <mutex>
-
 #include "unit/importer/stage_fixture.h"
 
 namespace barbossa::test {
@@ -16,24 +14,6 @@ namespace fs = std::filesystem;
 
 class PublishTest : public StageTest {
  protected:
-  void SetUp() override {
-    StageTest::SetUp();
-    SeqPersistence none{[] { return uint64_t{0}; }, [](uint64_t) {}};
-    bus_ = make_memory_event_bus(100, none);
-    bus_->subscribe([this](const EventPtr& e) {
-      std::lock_guard lock(mutex_);
-      events_.push_back(e);
-    });
-    activity_ = std::make_unique<ActivityService>(*store_, *bus_);
-  }
-
-  std::vector<std::pair<std::string, nlohmann::json>> published() {
-    std::lock_guard lock(mutex_);
-    std::vector<std::pair<std::string, nlohmann::json>> out;
-    for (const auto& e : events_) out.emplace_back(e->type, nlohmann::json::parse(*e->json));
-    return out;
-  }
-
   Activity activity_row(const std::string& action, int64_t album_id) {
     Activity a;
     a.id = static_cast<int64_t>(++activity_ids_);
@@ -53,10 +33,6 @@ class PublishTest : public StageTest {
     return o;
   }
 
-  std::unique_ptr<EventBus> bus_;
-  std::unique_ptr<ActivityService> activity_;
-  std::mutex mutex_;
-  std::vector<EventPtr> events_;
   int activity_ids_ = 0;
 };
 

@@ -14,13 +14,6 @@ using test::StageTest;
 
 class ImportRecordTest : public StageTest {
  protected:
-  void SetUp() override {
-    StageTest::SetUp();
-    SeqPersistence none{[] { return uint64_t{0}; }, [](uint64_t) {}};
-    bus_ = make_memory_event_bus(100, none);
-    activity_ = std::make_unique<ActivityService>(*store_, *bus_);
-  }
-
   ImportPlan plan_for(const std::string& album_rel, size_t tracks) {
     ImportPlan plan;
     plan.artist_rel = "Artist";
@@ -34,9 +27,6 @@ class ImportRecordTest : public StageTest {
   RecordedImport record(const RecordInput& in) {
     return store_->write([&](StoreSession& s) { return record_import(s, *activity_, in); });
   }
-
-  std::unique_ptr<EventBus> bus_;
-  std::unique_ptr<ActivityService> activity_;
 };
 
 TEST_F(ImportRecordTest, NewAlbumWritesArtistAlbumTracksHistoryAndActivity) {

@@ -1,6 +1,7 @@
-// A store, a library folder and hand-made candidates for the tests of the
-// import stages (plan, record, duplicate lookup): no audio files are read,
-// so these run in milliseconds.
+// A store, a library folder, an event bus whose events are kept, and
+// hand-made candidates for the tests of the import stages (plan, record,
+// publish, duplicate lookup, the import job): no audio files are read, so
+// these run in milliseconds.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,12 +9,16 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "bus/event_bus.h"
 #include "core/identify.h"
 #include "core/normalize.h"
 #include "importer/import_request.h"
+#include "services/activity_service.h"
 #include "store/store.h"
 #include "unit/temp_dir.h"
 
@@ -34,6 +39,21 @@ class StageTest : public ::testing::Test {
     paths_ = ImportPaths{root_ / "library", root_ / "import", root_ / "trash"};
     store_ = open_store((root_ / "db.sqlite").string());
     store_->migrate();
+    SeqPersistence none{[] { return uint64_t{0}; }, [](uint64_t) {}};
+    bus_ = make_memory_event_bus(100, none);
+    bus_->subscribe([this](const EventPtr& e) {
+      std::lock_guard lock(events_mutex_);
+      events_.push_back(e);
+    });
+    activity_ = std::make_unique<ActivityService>(*store_, *bus_);
+  }
+
+  // Every event published so far: its type and its parsed message.
+  std::vector<std::pair<std::string, nlohmann::json>> published() {
+    std::lock_guard lock(events_mutex_);
+    std::vector<std::pair<std::string, nlohmann::json>> out;
+    for (const auto& e : events_) out.emplace_back(e->type, nlohmann::json::parse(*e->json));
+    return out;
   }
 
   // A candidate folder of `n` FLAC-named files (not real audio: the stages
@@ -114,6 +134,10 @@ class StageTest : public ::testing::Test {
   std::filesystem::path root_;
   ImportPaths paths_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<EventBus> bus_;
+  std::unique_ptr<ActivityService> activity_;
+  std::mutex events_mutex_;
+  std::vector<EventPtr> events_;
 };
 
 }  // namespace barbossa::test
