@@ -165,7 +165,7 @@ void ImportJob::import_entry(int64_t job_id, const ImportInbox& inbox,
   if (inbox.copy) seen_.remember(path, signature);
   spdlog::info("import job {}: {}", job_id, outcome_summary(outcome));
   // Retrying cannot change a review verdict; the item waits for a person.
-  if (outcome.status() == "review" || outcome.status() == "duplicate") {
+  if (outcome.kind == DecisionKind::kReview || outcome.kind == DecisionKind::kDuplicate) {
     throw FinalImportError(outcome_summary(outcome));
   }
 }
