@@ -7,7 +7,8 @@ set -euo pipefail
 
 BUILD_PKGS="cmake ninja-build ccache g++ make pkg-config libboost1.81-dev libboost-url1.81-dev
   nlohmann-json3-dev libcpp-jwt-dev libsodium-dev libsqlite3-dev libsqlitecpp-dev libspdlog-dev
-  libfmt-dev libtomlplusplus-dev libcli11-dev libssl-dev libgtest-dev zlib1g-dev libtag1-dev"
+  libfmt-dev libtomlplusplus-dev libcli11-dev libssl-dev libgtest-dev zlib1g-dev libtag1-dev
+  libarchive-dev"
 # Tests generate their audio: sox, flac, lame (MP3), ffmpeg (M4A, Ogg, Opus, WavPack).
 # test_verify measures peak memory with /usr/bin/time (package time, not in a minimal root).
 TEST_PKGS="python3 python3-pytest python3-requests python3-websockets curl sox flac lame ffmpeg time"
