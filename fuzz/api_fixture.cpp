@@ -12,6 +12,7 @@
 #include "app/server_app.h"
 #include "bus/event_bus.h"
 #include "http/api.h"
+#include "http/api_downloads.h"
 #include "services/account_service.h"
 #include "services/activity_service.h"
 #include "services/library_service.h"
@@ -30,6 +31,7 @@ struct ApiFixture::Parts {
   LibraryStack stack;
   std::unique_ptr<LibraryService> library;
   std::unique_ptr<Background> background;  // constructed, never started
+  std::unique_ptr<DownloadService> downloads;
   Router router;
   std::unique_ptr<ApiContext> context;
   std::shared_ptr<void> routes;
@@ -89,6 +91,9 @@ ApiFixture::ApiFixture()
                                                       [] { return nlohmann::json::object(); }, 200,
                                                       p.stack.importer.get()});
   p.context->jobs = &p.background->queue();
+  p.downloads = std::make_unique<DownloadService>(*p.store, *p.bus, *p.activity,
+                                                  download_enqueuer(p.background->queue()));
+  p.context->downloads = p.downloads.get();
   p.context->scheduler = &p.background->scheduler();
   p.context->integrity_report = [] { return std::optional<std::string>("{}"); };
   p.routes = register_api_routes(p.router, *p.context);

@@ -63,6 +63,12 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/admin/schedules"},
     {"POST", "/api/admin/schedules/{name}/run"},
     {"GET", "/api/admin/integrity"},
+    {"POST", "/api/downloads"},
+    {"GET", "/api/downloads"},
+    {"GET", "/api/downloads/{id}"},
+    {"POST", "/api/downloads/{id}/cancel"},
+    {"POST", "/api/downloads/{id}/retry"},
+    {"DELETE", "/api/downloads/{id}"},
 };
 constexpr size_t kRouteCount = sizeof kRoutes / sizeof kRoutes[0];
 

@@ -25,6 +25,7 @@
 #include "bus/event_bus.h"
 #include "files/fs_util.h"
 #include "http/api.h"
+#include "http/api_downloads.h"
 #include "http/server.h"
 #include "http/static_files.h"
 #include "hub/hub.h"
@@ -338,10 +339,13 @@ int run_server(const Config& config) {
   LibraryService library(*store, *bus, activity, files.files);
   Background background(config, *store, *bus, files);
 
+  DownloadService downloads(*store, *bus, activity, download_enqueuer(background.queue()));
+
   Router router;
   ApiContext api{accounts, library, activity, *bus, nullptr, 200, files.importer.get()};
   api.jobs = &background.queue();
   api.hub = &hub;
+  api.downloads = &downloads;
   api.trusted_proxies = trusted_proxies_from(config);
   api.scheduler = &background.scheduler();
   api.integrity_report = [&store] {

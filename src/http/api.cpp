@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/time.h"
+#include "http/api_downloads.h"
 
 namespace barbossa {
 namespace {
@@ -124,6 +125,7 @@ class Api {
     register_admin_jobs(r);
     register_activity(r);
     register_admin_status(r);
+    register_download_routes(r, c_);
   }
 
  private:

@@ -18,6 +18,7 @@
 #include "jobs/scheduler.h"
 #include "services/account_service.h"
 #include "services/activity_service.h"
+#include "services/download_service.h"
 #include "services/library_service.h"
 
 namespace barbossa {
@@ -41,6 +42,8 @@ struct ApiContext {
   // Open sockets follow account changes (removed, password, role); null: no
   // live sockets to follow (tests without a hub).
   Hub* hub = nullptr;
+  // /api/downloads; null: those routes 503.
+  DownloadService* downloads = nullptr;
   // Who may name the client in X-Forwarded-For (login limits count per client).
   TrustedProxies trusted_proxies = {};
 };

@@ -68,6 +68,24 @@ EventDraft activity_event(const Activity& activity, const std::string& username)
   return draft("activity", Channel::kActivity, Audience::all(), std::move(p));
 }
 
+EventDraft download_queued_event(const Download& download) {
+  json p = json::object();
+  p["download_id"] = download.id;
+  p["user_id"] = download.user_id;
+  p["source"] = download.source;
+  p["url"] = download.url;
+  p["status"] = to_string(download.status);
+  return draft("download_queued", Channel::kDownloads, Audience::user_and_admins(download.user_id),
+               std::move(p));
+}
+
+EventDraft download_cancelled_event(const Download& download) {
+  json p = json::object();
+  p["download_id"] = download.id;
+  return draft("download_cancelled", Channel::kDownloads,
+               Audience::user_and_admins(download.user_id), std::move(p));
+}
+
 EventDraft integrity_report_event(int64_t checked, size_t missing, size_t mismatched,
                                   int64_t duration_ms) {
   json p = json::object();

@@ -33,6 +33,11 @@ EventDraft import_review_event(const ReviewItem& item);
 // A committed activity row; `username` is the actor's (empty: the system).
 EventDraft activity_event(const Activity& activity, const std::string& username);
 
+// A download was created or retried and waits for its worker; to its owner
+// and admins (SPEC §11), like every download event.
+EventDraft download_queued_event(const Download& download);
+EventDraft download_cancelled_event(const Download& download);
+
 // A complete integrity pass (admins only).
 EventDraft integrity_report_event(int64_t checked, size_t missing, size_t mismatched,
                                   int64_t duration_ms);

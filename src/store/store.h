@@ -18,6 +18,7 @@
 #include <type_traits>
 
 #include "store/activity_repository.h"
+#include "store/download_repository.h"
 #include "store/import_repository.h"
 #include "store/job_repository.h"
 #include "store/library_repository.h"
@@ -41,6 +42,7 @@ class StoreSession {
   virtual MoveRepository& moves() = 0;
   virtual JobRepository& jobs() = 0;
   virtual ScheduleRepository& schedules() = 0;
+  virtual DownloadRepository& downloads() = 0;
   virtual void commit() = 0;
 };
 

@@ -259,6 +259,35 @@ DROP TABLE users;
 ALTER TABLE users_new RENAME TO users;
 )sql";
 
+// Downloads (SPEC §3): the row people see while a job on the `downloads`
+// queue does the work. dismissed_at hides a finished row from lists; the
+// row stays until cleanup removes it. Lists read by owner and status.
+constexpr std::string_view kMigration5 = R"sql(
+CREATE TABLE downloads (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  source       TEXT    NOT NULL CHECK (source IN ('http', 'ytdlp', 'qobuz')),
+  url          TEXT    NOT NULL,
+  status       TEXT    NOT NULL DEFAULT 'pending'
+                       CHECK (status IN ('pending', 'downloading', 'importing', 'complete',
+                                         'duplicate', 'pending_review', 'failed', 'cancelled')),
+  progress     INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
+  bytes_done   INTEGER NOT NULL DEFAULT 0,
+  bytes_total  INTEGER,
+  speed_bps    INTEGER NOT NULL DEFAULT 0,
+  eta_seconds  INTEGER,
+  error        TEXT    NOT NULL DEFAULT '',
+  staging_path TEXT    NOT NULL DEFAULT '',
+  album_id     INTEGER REFERENCES albums(id) ON DELETE SET NULL,
+  review_id    INTEGER,
+  dismissed_at TEXT,
+  created_at   TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  updated_at   TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX downloads_user_status ON downloads(user_id, status);
+CREATE INDEX downloads_album ON downloads(album_id);
+)sql";
+
 bool table_exists(SQLite::Database& db, const char* name) {
   SQLite::Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
   q.bind(1, name);
@@ -311,12 +340,15 @@ bool apply_one(SQLite::Database& db, const Migration& m) {
 }  // namespace
 
 const std::vector<Migration>& sqlite_migrations() {
+  // clang-format off
   static const std::vector<Migration> kMigrations = {
       {1, kMigration1},
       {2, kMigration2},
       {3, kMigration3},
       {4, kMigration4, /*rebuilds_tables=*/true},
+      {5, kMigration5},
   };
+  // clang-format on
   return kMigrations;
 }
 

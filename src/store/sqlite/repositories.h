@@ -176,6 +176,22 @@ class SqliteJobRepository final : public JobRepository {
   Connection& conn_;
 };
 
+class SqliteDownloadRepository final : public DownloadRepository {
+ public:
+  explicit SqliteDownloadRepository(Connection& conn) : conn_(conn) {}
+
+  Download create(int64_t user_id, const std::string& source, const std::string& url) override;
+  std::optional<Download> find(int64_t id) override;
+  PageResult<Download> list(std::optional<DownloadStatus> status, std::optional<int64_t> user_id,
+                            Page page) override;
+  std::optional<Download> transition(int64_t id, const std::vector<DownloadStatus>& from,
+                                     DownloadStatus to) override;
+  bool dismiss(int64_t id) override;
+
+ private:
+  Connection& conn_;
+};
+
 class SqliteScheduleRepository final : public ScheduleRepository {
  public:
   explicit SqliteScheduleRepository(Connection& conn) : conn_(conn) {}

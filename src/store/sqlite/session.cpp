@@ -18,7 +18,8 @@ SqliteSession::SqliteSession(Lease lease, bool write, bool durable)
       imports_(lease_.conn()),
       moves_(lease_.conn()),
       jobs_(lease_.conn()),
-      schedules_(lease_.conn()) {
+      schedules_(lease_.conn()),
+      downloads_(lease_.conn()) {
   // IMMEDIATE takes the write lock now, under the busy timeout, instead of
   // failing with SQLITE_BUSY when a read later upgrades to a write.
   // WAL with synchronous=NORMAL makes a commit durable only at the next

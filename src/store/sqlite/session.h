@@ -26,6 +26,7 @@ class SqliteSession final : public StoreSession {
   MoveRepository& moves() override { return moves_; }
   JobRepository& jobs() override { return jobs_; }
   ScheduleRepository& schedules() override { return schedules_; }
+  DownloadRepository& downloads() override { return downloads_; }
 
   void commit() override;
 
@@ -42,6 +43,7 @@ class SqliteSession final : public StoreSession {
   SqliteMoveRepository moves_;
   SqliteJobRepository jobs_;
   SqliteScheduleRepository schedules_;
+  SqliteDownloadRepository downloads_;
 };
 
 }  // namespace barbossa::sqlite

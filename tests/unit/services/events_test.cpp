@@ -87,5 +87,30 @@ TEST(EventsTest, IntegrityReportGoesToAdmins) {
       nlohmann::json({{"checked", 10}, {"missing", 1}, {"mismatched", 2}, {"duration_ms", 30}}));
 }
 
+TEST(EventsTest, DownloadEventsGoToTheOwnerAndAdminsOnTheDownloadsChannel) {
+  Download d;
+  d.id = 9;
+  d.user_id = 4;
+  d.source = "http";
+  d.url = "https://example.org/a.zip";
+  EventDraft queued = download_queued_event(d);
+  EXPECT_EQ(queued.type, "download_queued");
+  EXPECT_EQ(queued.channel, Channel::kDownloads);
+  EXPECT_TRUE(queued.audience.admits(4, false));
+  EXPECT_TRUE(queued.audience.admits(1, true));
+  EXPECT_FALSE(queued.audience.admits(5, false));
+  EXPECT_EQ(fields(queued), nlohmann::json({{"download_id", 9},
+                                            {"user_id", 4},
+                                            {"source", "http"},
+                                            {"url", "https://example.org/a.zip"},
+                                            {"status", "pending"}}));
+  EventDraft cancelled = download_cancelled_event(d);
+  EXPECT_EQ(cancelled.type, "download_cancelled");
+  EXPECT_EQ(cancelled.channel, Channel::kDownloads);
+  EXPECT_FALSE(cancelled.audience.admits(5, false));
+  EXPECT_TRUE(cancelled.audience.admits(4, false));
+  EXPECT_EQ(fields(cancelled), nlohmann::json({{"download_id", 9}}));
+}
+
 }  // namespace
 }  // namespace barbossa
