@@ -1,18 +1,13 @@
 #include "core/download_source.h"
 
+#include "core/normalize.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 
 namespace barbossa {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool ends_with_domain(std::string_view host, std::string_view domain) {
   if (host == domain) return true;
@@ -28,10 +23,10 @@ bool host_of(std::string_view authority, std::string& host, std::string& why) {
       why = "the URL's IPv6 host is malformed";
       return false;
     }
-    host = lower(authority.substr(1, close - 1));
+    host = ascii_lower(authority.substr(1, close - 1));
     return true;
   }
-  host = lower(authority.substr(0, authority.find(':')));
+  host = ascii_lower(authority.substr(0, authority.find(':')));
   if (host.empty()) {
     why = "the URL has no host";
     return false;
@@ -58,7 +53,7 @@ std::optional<DownloadUrl> parse_download_url(std::string_view url, std::string&
   }
   size_t colon = url.find("://");
   DownloadUrl out;
-  out.scheme = lower(url.substr(0, colon == std::string_view::npos ? 0 : colon));
+  out.scheme = ascii_lower(url.substr(0, colon == std::string_view::npos ? 0 : colon));
   if (out.scheme != "http" && out.scheme != "https") {
     why = "only http and https URLs can be downloaded";
     return std::nullopt;
@@ -74,7 +69,7 @@ std::optional<DownloadUrl> parse_download_url(std::string_view url, std::string&
 }
 
 std::string auto_download_source(std::string_view host_in) {
-  std::string host = lower(host_in);
+  std::string host = ascii_lower(host_in);
   if (ends_with_domain(host, "qobuz.com")) return "qobuz";
   static constexpr std::array<std::string_view, 5> kYtdlp = {
       "youtube.com", "youtu.be", "soundcloud.com", "bandcamp.com", "youtube-nocookie.com"};

@@ -1,5 +1,7 @@
 #include "core/inbox_rules.h"
 
+#include "core/normalize.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -7,13 +9,6 @@
 namespace barbossa {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -27,7 +22,7 @@ bool is_partial_download_name(std::string_view name) {
   static constexpr std::array<std::string_view, 12> kSuffixes = {
       ".part", ".partial", ".tmp",  ".temp",     ".crdownload", ".download",
       ".!qb",  ".!ut",     ".ytdl", ".filepart", ".aria2",      ".opdownload"};
-  const std::string l = lower(name);
+  const std::string l = ascii_lower(name);
   for (std::string_view suffix : kSuffixes) {
     if (ends_with(l, suffix)) return true;
   }

@@ -180,4 +180,12 @@ std::string normalize_name(std::string_view text) {
 
 std::string fold_for_search(std::string_view text) { return fold_impl(text, false); }
 
+std::string ascii_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 }  // namespace barbossa

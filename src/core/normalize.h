@@ -15,4 +15,9 @@ std::string normalize_name(std::string_view text);
 // substring search where the user types part of a name.
 std::string fold_for_search(std::string_view text);
 
+// ASCII letters lower-cased, every other byte kept: for names that are ASCII
+// by definition (file extensions, URL schemes and hosts, partial-file
+// suffixes), where Unicode folding would be wrong or wasted.
+std::string ascii_lower(std::string_view text);
+
 }  // namespace barbossa

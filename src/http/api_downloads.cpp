@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "http/api_json.h"
 
 namespace barbossa {
 namespace {
@@ -13,15 +14,11 @@ namespace {
 using nlohmann::json;
 
 HttpResponse ok(const json& body, int status = 200) {
-  return HttpResponse::json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
+  return json_response(body, status);
 }
 
 AuthUser caller(ApiContext& c, const HttpRequest& req) {
-  const std::string& h = req.authorization;
-  if (h.size() <= 7 || (h.rfind("Bearer ", 0) != 0 && h.rfind("bearer ", 0) != 0)) {
-    throw ApiError::unauthorized("Missing bearer token");
-  }
-  return c.accounts.authenticate(h.substr(7));
+  return c.accounts.authenticate(bearer_token(req));
 }
 
 DownloadService& service(ApiContext& c) {
@@ -32,34 +29,11 @@ DownloadService& service(ApiContext& c) {
 }
 
 DownloadRequest parse_request(const HttpRequest& req) {
-  if (req.body.empty()) throw ApiError::bad_request("Request body must be a JSON object");
-  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) throw ApiError::bad_request("Request body is not valid JSON");
-  if (!body.is_object()) throw ApiError::bad_request("Request body must be a JSON object");
+  const json body = parse_body(req);
   DownloadRequest out;
-  auto url = body.find("url");
-  if (url == body.end() || url->is_null()) throw ApiError::bad_request("Field 'url' is required");
-  if (!url->is_string()) throw ApiError::bad_request("Field 'url' must be a string");
-  out.url = url->get<std::string>();
-  if (auto s = body.find("source"); s != body.end() && !s->is_null()) {
-    if (!s->is_string()) throw ApiError::bad_request("Field 'source' must be a string");
-    out.source = s->get<std::string>();
-  }
-  if (auto c = body.find("confirm_lossy"); c != body.end() && !c->is_null()) {
-    if (!c->is_boolean()) throw ApiError::bad_request("Field 'confirm_lossy' must be a boolean");
-    out.confirm_lossy = c->get<bool>();
-  }
-  return out;
-}
-
-json list_json(const PageResult<Download>& result, const Page& p) {
-  json items = json::array();
-  for (const Download& d : result.items) items.push_back(download_json(d));
-  json out = json::object();
-  out["items"] = std::move(items);
-  out["total"] = result.total;
-  out["limit"] = p.limit;
-  out["offset"] = p.offset;
+  out.url = req_string(body, "url");
+  if (auto source = opt_string(body, "source")) out.source = *source;
+  if (auto lossy = opt_bool(body, "confirm_lossy")) out.confirm_lossy = *lossy;
   return out;
 }
 
@@ -76,7 +50,7 @@ void register_download_routes(Router& r, ApiContext& c) {
     // SPEC §10: a limit above the maximum is lowered, not refused.
     p.limit = std::min(req.query_int("limit", 50, 1, INT64_MAX), c.max_page);
     p.offset = req.query_int("offset", 0, 0, INT64_MAX / 2);
-    return ok(list_json(service(c).list(u, req.query_string("status"), p), p));
+    return ok(page_json(service(c).list(u, req.query_string("status"), p), p, download_json));
   });
   r.add("GET", "/api/downloads/{id}", [&c](const HttpRequest& req) {
     return ok(download_json(service(c).get(caller(c, req), req.ids[0])));
@@ -89,10 +63,7 @@ void register_download_routes(Router& r, ApiContext& c) {
   });
   r.add("DELETE", "/api/downloads/{id}", [&c](const HttpRequest& req) {
     service(c).dismiss(caller(c, req), req.ids[0]);
-    HttpResponse gone;
-    gone.status = 204;
-    gone.content_type.clear();
-    return gone;
+    return no_content();
   });
 }
 

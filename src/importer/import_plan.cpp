@@ -1,5 +1,7 @@
 #include "importer/import_plan.h"
 
+#include "core/normalize.h"
+
 #include <algorithm>
 #include <set>
 #include <stdexcept>
@@ -14,14 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 bool is_image(const fs::path& p) {
-  std::string ext = lower(p.extension().string());
+  std::string ext = ascii_lower(p.extension().string());
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".gif" || ext == ".webp";
 }
 
@@ -31,7 +27,7 @@ std::optional<size_t> pick_cover(const std::vector<fs::path>& extras) {
   std::optional<size_t> first;
   for (size_t i = 0; i < extras.size(); ++i) {
     if (!is_image(extras[i])) continue;
-    std::string stem = lower(extras[i].stem().string());
+    std::string stem = ascii_lower(extras[i].stem().string());
     if (stem == "cover" || stem == "folder" || stem == "front" || stem == "albumart") return i;
     if (!first) first = i;
   }
@@ -41,7 +37,7 @@ std::optional<size_t> pick_cover(const std::vector<fs::path>& extras) {
 std::string extension_of(const fs::path& p) {
   std::string ext = p.extension().string();
   if (!ext.empty() && ext[0] == '.') ext.erase(0, 1);
-  return lower(ext);
+  return ascii_lower(ext);
 }
 
 // A name unique within `used` (case-sensitive, like the filesystems we target),

@@ -51,5 +51,11 @@ TEST(NormalizeTest, SearchFoldKeepsEditionWords) {
   EXPECT_EQ(fold_for_search("Album (Deluxe)"), "album deluxe");
 }
 
+TEST(AsciiLowerTest, LowersAsciiLettersOnlyAndKeepsOtherBytes) {
+  EXPECT_EQ(ascii_lower("HTTPS://Play.QOBUZ.com/.FLAC"), "https://play.qobuz.com/.flac");
+  EXPECT_EQ(ascii_lower("\xC3\x89T\xC3\x89"), "\xC3\x89t\xC3\x89");  // "ÉTÉ": É stays
+  EXPECT_EQ(ascii_lower(""), "");
+}
+
 }  // namespace
 }  // namespace barbossa
